@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/clientiq/clientiq/graph"
+	"github.com/clientiq/clientiq/internal/buildinfo"
+	"github.com/clientiq/clientiq/internal/config"
+	"github.com/clientiq/clientiq/internal/db"
+	"github.com/clientiq/clientiq/internal/dbmigrate"
+	"github.com/clientiq/clientiq/internal/health"
+	"github.com/clientiq/clientiq/internal/httpserver"
+	"github.com/clientiq/clientiq/internal/jobs"
+	"github.com/clientiq/clientiq/internal/rest"
+)
+
+var started = time.Now()
+
+func serveFlags(fs *flag.FlagSet) func(context.Context, *env) error {
+	addr := fs.String("addr", "", "listen address (overrides HTTP_ADDR)")
+	noWorkers := fs.Bool("no-workers", false, "do not run River workers in this process")
+	return func(ctx context.Context, e *env) error {
+		return serve(ctx, e, *addr, !*noWorkers)
+	}
+}
+
+func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
+	d, err := open(ctx, e, true)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	cfg, logger := d.cfg, d.logger
+	if addr == "" {
+		addr = cfg.HTTPAddr
+	}
+	if err := requireMigrated(ctx, d); err != nil {
+		return err
+	}
+
+	var riverClient *river.Client[pgx.Tx]
+	if withWorkers {
+		riverClient, err = jobs.NewClient(d.db.Pool, jobs.Config{Logger: logger, DefaultWorkers: cfg.WorkerConcurrency})
+		if err != nil {
+			return err
+		}
+		if err := riverClient.Start(ctx); err != nil {
+			return fmt.Errorf("start river workers: %w", err)
+		}
+		defer stopWorkers(ctx, riverClient, cfg.ShutdownTimeout, logger)
+	}
+
+	metrics := httpserver.NewMetrics()
+	if err := metrics.Register(db.NewPoolCollector(d.db.Pool), jobs.NewCountsCollector(d.db.Pool)); err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	srv := httpserver.New(httpserver.Config{
+		Logger:          logger,
+		Metrics:         metrics,
+		MaxBodyBytes:    cfg.MaxBodyBytes,
+		WriteTimeout:    cfg.WriteTimeout,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+	})
+	mux := srv.Mux()
+	health.Register(mux, health.Config{
+		Database: health.Check{Name: "database", Run: func(ctx context.Context) (map[string]any, error) {
+			return nil, d.db.Ping(ctx)
+		}},
+		Cache: health.Check{Name: "cache", Run: func(ctx context.Context) (map[string]any, error) {
+			return map[string]any{"backend": d.cache.Backend()}, d.cache.Ping(ctx)
+		}},
+		Others: []health.Check{{Name: "jobs", Run: func(ctx context.Context) (map[string]any, error) {
+			counts, err := jobs.Counts(ctx, d.db.Pool)
+			return map[string]any{"queues": counts, "workers_in_process": withWorkers}, err
+		}}},
+		Version: buildinfo.Version(),
+		Started: started,
+	})
+	mux.Handle("GET /metrics", metrics.Handler())
+	gql := graph.NewHandler(graph.Config{
+		Client:        d.ent,
+		Logger:        logger,
+		Version:       buildinfo.Version(),
+		Introspection: !cfg.IsProduction(),
+	})
+	mux.Handle("/graphql", gql)
+	mux.Handle("/graphql/", gql)
+	rest.Register(mux, rest.Config{Logger: logger})
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	logger.InfoContext(ctx, "http_listening", slog.String("addr", ln.Addr().String()), slog.String("version", buildinfo.Version()))
+	if cfg.Profile == config.ProfileLocal {
+		printURLs(e, cfg, ln.Addr().String())
+	}
+	return srv.Serve(ctx, ln)
+}
+
+// requireMigrated refuses to serve a database whose public schema is behind
+// the binary: the fix is one command, and serving would fail later anyway.
+func requireMigrated(ctx context.Context, d *deps) error {
+	pending, err := dbmigrate.Pending(ctx, d.db.Pool)
+	if err != nil {
+		return err
+	}
+	if len(pending) > 0 {
+		return fmt.Errorf("database is not migrated (%d pending: %s); run `clientiq migrate`",
+			len(pending), strings.Join(pending, ", "))
+	}
+	return nil
+}
+
+func stopWorkers(ctx context.Context, c *river.Client[pgx.Tx], timeout time.Duration, logger *slog.Logger) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	if err := c.Stop(sctx); err != nil {
+		logger.WarnContext(ctx, "river_soft_stop_timed_out", slog.Any("error", err))
+		hctx, hcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer hcancel()
+		_ = c.StopAndCancel(hctx)
+	}
+	logger.InfoContext(ctx, "river_stopped")
+}
+
+// printURLs tells a developer running `make run` where everything is.
+func printURLs(e *env, cfg *config.Config, addr string) {
+	_, port, _ := net.SplitHostPort(addr)
+	base := "http://" + cfg.BaseDomain + ":" + port
+	fmt.Fprintf(e.stdout, `
+ClientIQ %s is serving (profile %s)
+  GraphQL     %s/graphql
+  Playground  %s/playground
+  REST        %s/api/v1/
+  Health      %s/health/detailed/
+  Metrics     %s/metrics
+  Demo tenant http://acme.%s:%s/ (X-Tenant: acme)
+
+`, buildinfo.Version(), cfg.Profile, base, base, base, base, base, cfg.BaseDomain, port)
+}
+
+func workerFlags(fs *flag.FlagSet) func(context.Context, *env) error {
+	return func(ctx context.Context, e *env) error {
+		d, err := open(ctx, e, false)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		if err := requireMigrated(ctx, d); err != nil {
+			return err
+		}
+		c, err := jobs.NewClient(d.db.Pool, jobs.Config{Logger: d.logger, DefaultWorkers: d.cfg.WorkerConcurrency})
+		if err != nil {
+			return err
+		}
+		if err := c.Start(ctx); err != nil {
+			return fmt.Errorf("start river workers: %w", err)
+		}
+		d.logger.InfoContext(ctx, "worker_started", slog.String("version", buildinfo.Version()))
+		<-ctx.Done()
+		stopWorkers(ctx, c, d.cfg.ShutdownTimeout, d.logger)
+		return nil
+	}
+}
+
+func versionFlags(fs *flag.FlagSet) func(context.Context, *env) error {
+	return func(_ context.Context, e *env) error {
+		fmt.Fprintln(e.stdout, buildinfo.Version())
+		return nil
+	}
+}

@@ -1,0 +1,38 @@
+//go:build ignore
+
+// entc.go generates the ent client and the GraphQL schema (graph/ent.graphql)
+// from ent/schema. Run it from the module root: `make generate`.
+package main
+
+import (
+	"log"
+
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent/entc"
+	"entgo.io/ent/entc/gen"
+)
+
+func main() {
+	ex, err := entgql.NewExtension(
+		entgql.WithSchemaGenerator(),
+		entgql.WithSchemaPath("graph/ent.graphql"),
+		entgql.WithConfigPath("gqlgen.yml"),
+		entgql.WithWhereInputs(true),
+	)
+	if err != nil {
+		log.Fatalf("creating entgql extension: %v", err)
+	}
+	err = entc.Generate("./ent/schema", &gen.Config{
+		Features: []gen.Feature{
+			gen.FeatureSchemaConfig,
+			gen.FeatureVersionedMigration,
+			gen.FeatureUpsert,
+			gen.FeatureExecQuery,
+			gen.FeatureLock,
+			gen.FeatureIntercept,
+		},
+	}, entc.Extensions(ex))
+	if err != nil {
+		log.Fatalf("running ent codegen: %v", err)
+	}
+}

@@ -1,0 +1,34 @@
+// Package schema holds ClientIQ's handwritten ent schemas. Every entity is
+// either public (shared by all tenants, in the public schema) or tenant-owned
+// (one copy per tenant schema); the scope is recorded with Scope annotations.
+package schema
+
+import (
+	"time"
+
+	"entgo.io/ent"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/mixin"
+	"github.com/google/uuid"
+)
+
+// IDMixin gives an entity a random UUID primary key.
+type IDMixin struct{ mixin.Schema }
+
+// Fields of the IDMixin.
+func (IDMixin) Fields() []ent.Field {
+	return []ent.Field{
+		field.UUID("id", uuid.UUID{}).Default(uuid.New).Immutable(),
+	}
+}
+
+// TimeMixin records creation and last update times.
+type TimeMixin struct{ mixin.Schema }
+
+// Fields of the TimeMixin.
+func (TimeMixin) Fields() []ent.Field {
+	return []ent.Field{
+		field.Time("created_at").Default(time.Now).Immutable(),
+		field.Time("updated_at").Default(time.Now).UpdateDefault(time.Now),
+	}
+}

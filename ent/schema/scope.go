@@ -1,0 +1,18 @@
+package schema
+
+// Scope says which PostgreSQL schema an entity's table lives in. It is read
+// by the migration generator (which writes migrations/public and
+// migrations/tenant) and by the tenant-scoped client.
+type Scope struct {
+	// Tenant is true for tables copied into every tenant schema.
+	Tenant bool
+}
+
+// Name implements schema.Annotation.
+func (Scope) Name() string { return "Scope" }
+
+// The two scopes.
+var (
+	ScopePublic = Scope{Tenant: false}
+	ScopeTenant = Scope{Tenant: true}
+)

@@ -1,0 +1,103 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/clientiq/clientiq/ent"
+	"github.com/clientiq/clientiq/graph/generated"
+	"github.com/clientiq/clientiq/internal/apperr"
+	"github.com/clientiq/clientiq/internal/reqinfo"
+)
+
+// Config configures the GraphQL handler.
+type Config struct {
+	// Client is the public-schema ent client.
+	Client *ent.Client
+	// Logger receives internal errors with their detail. Required.
+	Logger *slog.Logger
+	// Version is answered by the version query.
+	Version string
+	// Introspection allows __schema and __type queries (off in production).
+	Introspection bool
+	// OperationTimeout bounds one operation. Default 10s.
+	OperationTimeout time.Duration
+}
+
+// NewHandler returns the /graphql HTTP handler.
+func NewHandler(cfg Config) http.Handler {
+	if cfg.OperationTimeout == 0 {
+		cfg.OperationTimeout = 10 * time.Second
+	}
+	srv := handler.New(generated.NewExecutableSchema(generated.Config{
+		Resolvers: &Resolver{Client: cfg.Client, Version: cfg.Version},
+	}))
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetParserTokenLimit(10_000)
+	if cfg.Introspection {
+		srv.Use(extension.Introspection{})
+	} else {
+		srv.SetDisableSuggestion(true)
+	}
+	srv.SetErrorPresenter(presenter(cfg.Logger))
+	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
+		cfg.Logger.ErrorContext(ctx, "graphql_panic",
+			slog.String("request_id", reqinfo.RequestID(ctx)), slog.String("panic", fmt.Sprint(v)))
+		return apperr.New(apperr.CodeInternal, "internal error")
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), cfg.OperationTimeout)
+		defer cancel()
+		srv.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// presenter puts a stable code in extensions.code and hides internal detail:
+// INTERNAL errors are logged with the request id and answered generically.
+func presenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gerr := graphql.DefaultErrorPresenter(ctx, err)
+		var ae *apperr.Error
+		if !errors.As(err, &ae) {
+			// gqlgen's own errors (parse, validation) already carry a code.
+			if gerr.Extensions != nil && gerr.Extensions["code"] != nil {
+				return gerr
+			}
+			ae = apperr.As(err)
+		}
+		if gerr.Extensions == nil {
+			gerr.Extensions = map[string]any{}
+		}
+		gerr.Extensions["code"] = string(ae.Code)
+		if len(ae.Fields) > 0 {
+			gerr.Extensions["fields"] = ae.Fields
+		}
+		if ae.Code == apperr.CodeInternal {
+			info := reqinfo.From(ctx)
+			attrs := []any{slog.Any("error", err), slog.String("path", gerr.Path.String())}
+			if info != nil {
+				attrs = append(attrs, slog.String("request_id", info.RequestID()), slog.String("tenant", info.Tenant()))
+			}
+			logger.ErrorContext(ctx, "graphql_internal_error", attrs...)
+			gerr.Message = "internal error"
+		} else {
+			gerr.Message = ae.Message
+		}
+		return gerr
+	}
+}

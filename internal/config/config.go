@@ -1,0 +1,489 @@
+// Package config owns ClientIQ's runtime configuration: it reads the process
+// environment once at start, applies the profile's defaults, validates every
+// value and refuses insecure settings in production.
+package config
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Profile selects defaults and how strict validation is.
+type Profile string
+
+// The profiles CLIENTIQ_ENV accepts.
+const (
+	ProfileLocal      Profile = "local"
+	ProfileTest       Profile = "test"
+	ProfileStaging    Profile = "staging"
+	ProfileProduction Profile = "production"
+)
+
+// PlaygroundMode says who may open the GraphQL playground.
+type PlaygroundMode string
+
+// The values PLAYGROUND accepts.
+const (
+	PlaygroundOn    PlaygroundMode = "on"
+	PlaygroundOff   PlaygroundMode = "off"
+	PlaygroundStaff PlaygroundMode = "staff"
+)
+
+// DefaultDatabaseURL is used in the local and test profiles when DATABASE_URL
+// is unset; `make run` exports its own URL, so this is only a last resort.
+const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/clientiq?sslmode=disable"
+
+// MinJWTSecretBytes is the shortest HS256 secret accepted (256 bits).
+const MinJWTSecretBytes = 32
+
+// Config is the whole runtime configuration. Every field is set by Load from
+// one environment variable, named in its comment.
+type Config struct {
+	// Profile (CLIENTIQ_ENV): local, test, staging or production. Default local.
+	Profile Profile
+	// DatabaseURL (DATABASE_URL): PostgreSQL connection URL. Required in
+	// staging and production; DefaultDatabaseURL otherwise.
+	DatabaseURL string
+	// DatabaseMaxConns (DATABASE_MAX_CONNS): pool size. Default 12.
+	DatabaseMaxConns int32
+	// DatabaseConnectTimeout (DATABASE_CONNECT_TIMEOUT): how long start-up waits
+	// for PostgreSQL before giving up. Default 5s.
+	DatabaseConnectTimeout time.Duration
+	// RedisURL (REDIS_URL): redis:// URL. Empty means: try 127.0.0.1:6379 in the
+	// local and test profiles, else use the in-process cache.
+	RedisURL string
+	// HTTPAddr (HTTP_ADDR): listen address. Default 127.0.0.1:8080 locally, :8080 elsewhere.
+	HTTPAddr string
+	// BaseDomain (BASE_DOMAIN): tenants live at <slug>.<BaseDomain>. Default localhost.
+	BaseDomain string
+	// AllowTenantHeader (ALLOW_TENANT_HEADER): honour X-Tenant. Default true.
+	AllowTenantHeader bool
+	// JWT holds the token settings (JWT_*).
+	JWT JWTConfig
+	// SMTPURL (SMTP_URL): smtp:// or smtps:// URL of the mail relay. Empty in
+	// local means emails are written to the log; required in production.
+	SMTPURL string
+	// MailFrom (MAIL_FROM): sender address. Default "ClientIQ <no-reply@<BaseDomain>>".
+	MailFrom string
+	// Features holds the feature flags (ENABLE_*).
+	Features Features
+	// Debug (DEBUG): detailed error output. Default false; refused in production.
+	Debug bool
+	// Playground (PLAYGROUND): on, off or staff. Default on in local, test and
+	// staging; off in production, where on is refused.
+	Playground PlaygroundMode
+	// LogLevel (LOG_LEVEL): debug, info, warn or error. Default info.
+	LogLevel string
+	// LogFormat (LOG_FORMAT): json or text. Default json.
+	LogFormat string
+	// MaxBodyBytes (HTTP_MAX_BODY_BYTES): request body limit. Default 1 MiB.
+	MaxBodyBytes int64
+	// ShutdownTimeout (SHUTDOWN_TIMEOUT): how long in-flight requests and jobs
+	// get after SIGTERM. Default 25s.
+	ShutdownTimeout time.Duration
+	// WriteTimeout (HTTP_WRITE_TIMEOUT): the longest a response may take. Default 30s.
+	WriteTimeout time.Duration
+	// WorkerConcurrency (WORKER_CONCURRENCY): River workers for the default queue. Default 10.
+	WorkerConcurrency int
+}
+
+// JWTConfig is the token configuration.
+type JWTConfig struct {
+	// Secret (JWT_SECRET): HS256 secret of at least 32 bytes.
+	Secret string
+	// PrivateKeyFile (JWT_PRIVATE_KEY_FILE): PEM Ed25519 private key; when set
+	// tokens are signed with EdDSA and Secret is ignored.
+	PrivateKeyFile string
+	// Issuer (JWT_ISSUER): the iss claim. Default "clientiq".
+	Issuer string
+	// Audience (JWT_AUDIENCE): the aud claim. Default "clientiq-api".
+	Audience string
+	// AccessTTL (JWT_ACCESS_TTL): access token lifetime, at most 15m. Default 15m.
+	AccessTTL time.Duration
+	// RefreshTTL (JWT_REFRESH_TTL): refresh token lifetime. Default 720h (30 days).
+	RefreshTTL time.Duration
+}
+
+// Features are the product switches of the design.
+type Features struct {
+	// Payments (ENABLE_PAYMENTS): charging customers. Default true.
+	Payments bool
+	// Analytics (ENABLE_ANALYTICS): analytics features. Default false.
+	Analytics bool
+	// Beta (ENABLE_BETA): beta features. Default false.
+	Beta bool
+}
+
+// Error is a configuration problem: the variable and what is wrong with it.
+// Its Error text is the one line printed before exiting with code 2.
+type Error struct {
+	Var     string
+	Problem string
+}
+
+func (e *Error) Error() string { return e.Var + ": " + e.Problem }
+
+// IsProduction reports whether the strict production rules apply.
+func (c *Config) IsProduction() bool { return c.Profile == ProfileProduction }
+
+// IsDevelopment reports whether developer conveniences (auto-detected
+// services, generated keys) are allowed.
+func (c *Config) IsDevelopment() bool {
+	return c.Profile == ProfileLocal || c.Profile == ProfileTest
+}
+
+// Var describes one environment variable for --help output.
+type Var struct {
+	Name, Default, Help string
+}
+
+// Vars lists every variable Load reads, in the order --help prints them.
+var Vars = []Var{
+	{"CLIENTIQ_ENV", "local", "profile: local, test, staging or production"},
+	{"DATABASE_URL", DefaultDatabaseURL + " (local/test only)", "PostgreSQL URL"},
+	{"DATABASE_MAX_CONNS", "12", "connection pool size"},
+	{"DATABASE_CONNECT_TIMEOUT", "5s", "how long to wait for PostgreSQL at start"},
+	{"REDIS_URL", "127.0.0.1:6379 if it answers (local/test), else in-process", "Redis URL (redis:// or rediss://)"},
+	{"HTTP_ADDR", "127.0.0.1:8080 (local/test), :8080", "HTTP listen address"},
+	{"HTTP_MAX_BODY_BYTES", "1048576", "request body limit in bytes"},
+	{"HTTP_WRITE_TIMEOUT", "30s", "longest time a response may take"},
+	{"SHUTDOWN_TIMEOUT", "25s", "grace period for in-flight requests and jobs on SIGTERM"},
+	{"BASE_DOMAIN", "localhost", "tenants are served at <slug>.<BASE_DOMAIN>"},
+	{"ALLOW_TENANT_HEADER", "true", "honour the X-Tenant header"},
+	{"JWT_SECRET", "generated (local/test only)", "HS256 secret, at least 32 bytes"},
+	{"JWT_PRIVATE_KEY_FILE", "", "Ed25519 PEM private key (EdDSA); overrides JWT_SECRET"},
+	{"JWT_ISSUER", "clientiq", "iss claim"},
+	{"JWT_AUDIENCE", "clientiq-api", "aud claim"},
+	{"JWT_ACCESS_TTL", "15m", "access token lifetime (at most 15m)"},
+	{"JWT_REFRESH_TTL", "720h", "refresh token lifetime"},
+	{"SMTP_URL", "log emails (local/test only)", "smtp://user:pass@host:port or smtps://…; ?tls=none|starttls|tls"},
+	{"MAIL_FROM", "ClientIQ <no-reply@BASE_DOMAIN>", "sender address"},
+	{"ENABLE_PAYMENTS", "true", "feature flag: payment processing"},
+	{"ENABLE_ANALYTICS", "false", "feature flag: advanced analytics"},
+	{"ENABLE_BETA", "false", "feature flag: beta features"},
+	{"DEBUG", "false", "detailed error output (refused in production)"},
+	{"PLAYGROUND", "on; off in production", "GraphQL playground: on, off or staff"},
+	{"LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"LOG_FORMAT", "json", "json or text"},
+	{"WORKER_CONCURRENCY", "10", "River workers for the default queue"},
+}
+
+// Load reads the configuration from getenv (os.Getenv in production code, a
+// map in tests) and validates it. The error, when not nil, is an *Error.
+func Load(getenv func(string) string) (*Config, error) {
+	r := reader{getenv: getenv}
+	c := &Config{}
+
+	switch p := Profile(cmp.Or(strings.TrimSpace(getenv("CLIENTIQ_ENV")), "local")); p {
+	case ProfileLocal, ProfileTest, ProfileStaging, ProfileProduction:
+		c.Profile = p
+	default:
+		return nil, &Error{"CLIENTIQ_ENV", fmt.Sprintf("unknown profile %q (want local, test, staging or production)", p)}
+	}
+	dev := c.IsDevelopment()
+
+	c.DatabaseURL = r.str("DATABASE_URL", "")
+	if c.DatabaseURL == "" {
+		if !dev {
+			return nil, &Error{"DATABASE_URL", "required in the " + string(c.Profile) + " profile"}
+		}
+		c.DatabaseURL = DefaultDatabaseURL
+	}
+	if err := validateDatabaseURL(c.DatabaseURL); err != nil {
+		return nil, &Error{"DATABASE_URL", err.Error()}
+	}
+	c.DatabaseMaxConns = int32(r.intRange("DATABASE_MAX_CONNS", 12, 1, 1000))
+	c.DatabaseConnectTimeout = r.duration("DATABASE_CONNECT_TIMEOUT", 5*time.Second, 100*time.Millisecond, 5*time.Minute)
+
+	c.RedisURL = r.str("REDIS_URL", "")
+	if c.RedisURL != "" {
+		if err := validateRedisURL(c.RedisURL); err != nil {
+			r.fail("REDIS_URL", err.Error())
+		}
+	}
+
+	c.HTTPAddr = r.str("HTTP_ADDR", map[bool]string{true: "127.0.0.1:8080", false: ":8080"}[dev])
+	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		r.fail("HTTP_ADDR", fmt.Sprintf("%q is not host:port", c.HTTPAddr))
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		r.fail("HTTP_ADDR", fmt.Sprintf("%q has an invalid port", c.HTTPAddr))
+	}
+	c.MaxBodyBytes = int64(r.intRange("HTTP_MAX_BODY_BYTES", 1<<20, 1024, 1<<30))
+	c.WriteTimeout = r.duration("HTTP_WRITE_TIMEOUT", 30*time.Second, time.Second, time.Hour)
+	c.ShutdownTimeout = r.duration("SHUTDOWN_TIMEOUT", 25*time.Second, 0, 10*time.Minute)
+
+	c.BaseDomain = strings.TrimSuffix(strings.ToLower(r.str("BASE_DOMAIN", "localhost")), ".")
+	if !validHostname(c.BaseDomain) {
+		r.fail("BASE_DOMAIN", fmt.Sprintf("%q is not a valid domain name", c.BaseDomain))
+	}
+	c.AllowTenantHeader = r.boolean("ALLOW_TENANT_HEADER", true)
+
+	c.JWT = JWTConfig{
+		Secret:         getenv("JWT_SECRET"),
+		PrivateKeyFile: r.str("JWT_PRIVATE_KEY_FILE", ""),
+		Issuer:         r.str("JWT_ISSUER", "clientiq"),
+		Audience:       r.str("JWT_AUDIENCE", "clientiq-api"),
+		AccessTTL:      r.duration("JWT_ACCESS_TTL", 15*time.Minute, 30*time.Second, 15*time.Minute),
+		RefreshTTL:     r.duration("JWT_REFRESH_TTL", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
+	}
+	if c.JWT.Secret != "" && len(c.JWT.Secret) < MinJWTSecretBytes {
+		r.fail("JWT_SECRET", fmt.Sprintf("too short: %d bytes, need at least %d (256 bits)", len(c.JWT.Secret), MinJWTSecretBytes))
+	}
+	if c.JWT.Secret != "" && isWeakSecret(c.JWT.Secret) {
+		r.fail("JWT_SECRET", "is a well-known default or has too little variety; generate one with `openssl rand -base64 48`")
+	}
+
+	c.SMTPURL = r.str("SMTP_URL", "")
+	if c.SMTPURL != "" {
+		if err := validateSMTPURL(c.SMTPURL); err != nil {
+			r.fail("SMTP_URL", err.Error())
+		}
+	}
+	c.MailFrom = r.str("MAIL_FROM", "ClientIQ <no-reply@"+c.BaseDomain+">")
+
+	c.Features = Features{
+		Payments:  r.boolean("ENABLE_PAYMENTS", true),
+		Analytics: r.boolean("ENABLE_ANALYTICS", false),
+		Beta:      r.boolean("ENABLE_BETA", false),
+	}
+	c.Debug = r.boolean("DEBUG", false)
+
+	defPlayground := PlaygroundOn
+	if c.IsProduction() {
+		defPlayground = PlaygroundOff
+	}
+	switch m := PlaygroundMode(strings.ToLower(r.str("PLAYGROUND", string(defPlayground)))); m {
+	case PlaygroundOn, PlaygroundOff, PlaygroundStaff:
+		c.Playground = m
+	default:
+		r.fail("PLAYGROUND", fmt.Sprintf("unknown mode %q (want on, off or staff)", m))
+	}
+
+	c.LogLevel = strings.ToLower(r.str("LOG_LEVEL", "info"))
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		r.fail("LOG_LEVEL", fmt.Sprintf("unknown level %q (want debug, info, warn or error)", c.LogLevel))
+	}
+	c.LogFormat = strings.ToLower(r.str("LOG_FORMAT", "json"))
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		r.fail("LOG_FORMAT", fmt.Sprintf("unknown format %q (want json or text)", c.LogFormat))
+	}
+	c.WorkerConcurrency = r.intRange("WORKER_CONCURRENCY", 10, 1, 10000)
+
+	if r.err != nil {
+		return nil, r.err
+	}
+	if c.IsProduction() {
+		if err := c.refuseInsecureDefaults(); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// refuseInsecureDefaults holds the production-only rules: everything that is
+// convenient on a laptop and dangerous on the internet.
+func (c *Config) refuseInsecureDefaults() error {
+	switch {
+	case c.JWT.Secret == "" && c.JWT.PrivateKeyFile == "":
+		return &Error{"JWT_SECRET", "required in production (or set JWT_PRIVATE_KEY_FILE); the generated development key is refused"}
+	case c.Debug:
+		return &Error{"DEBUG", "debug error output is refused in production"}
+	case c.Playground == PlaygroundOn:
+		return &Error{"PLAYGROUND", "an open playground is refused in production (use off or staff)"}
+	case c.SMTPURL == "":
+		return &Error{"SMTP_URL", "required in production (emails would otherwise be lost)"}
+	case c.BaseDomain == "localhost":
+		return &Error{"BASE_DOMAIN", "must be the public domain in production, not localhost"}
+	}
+	return nil
+}
+
+// weakSecrets are values that appear in tutorials and .env.example files.
+var weakSecrets = []string{"secret", "changeme", "change-me", "your-secret", "jwt-secret", "django-insecure", "development", "clientiq"}
+
+func isWeakSecret(s string) bool {
+	l := strings.ToLower(s)
+	for _, w := range weakSecrets {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	distinct := map[rune]struct{}{}
+	for _, r := range s {
+		distinct[r] = struct{}{}
+	}
+	return len(distinct) < 10
+}
+
+func validateDatabaseURL(s string) error {
+	if !strings.HasPrefix(s, "postgres://") && !strings.HasPrefix(s, "postgresql://") {
+		return errors.New("must be a postgres:// or postgresql:// URL")
+	}
+	if _, err := pgx.ParseConfig(s); err != nil {
+		return errors.New("cannot be parsed as a PostgreSQL URL")
+	}
+	return nil
+}
+
+func validateRedisURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+		return errors.New("must be a redis://, rediss:// or unix:// URL")
+	}
+	if u.Scheme != "unix" && u.Host == "" {
+		return errors.New("has no host")
+	}
+	return nil
+}
+
+func validateSMTPURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") {
+		return errors.New("must be an smtp:// or smtps:// URL")
+	}
+	if u.Hostname() == "" {
+		return errors.New("has no host")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 65535 {
+			return errors.New("has an invalid port")
+		}
+	}
+	switch u.Query().Get("tls") {
+	case "", "none", "starttls", "tls", "opportunistic":
+	default:
+		return errors.New("tls must be none, opportunistic, starttls or tls")
+	}
+	return nil
+}
+
+func validHostname(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// reader parses typed values and keeps the first problem it meets, so Load
+// reads straight through and reports one line.
+type reader struct {
+	getenv func(string) string
+	err    *Error
+}
+
+func (r *reader) fail(name, problem string) {
+	if r.err == nil {
+		r.err = &Error{name, problem}
+	}
+}
+
+func (r *reader) str(name, def string) string {
+	return cmp.Or(strings.TrimSpace(r.getenv(name)), def)
+}
+
+func (r *reader) boolean(name string, def bool) bool {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return def
+	}
+	switch strings.ToLower(v) {
+	case "1", "true", "yes", "on":
+		return true
+	case "0", "false", "no", "off":
+		return false
+	}
+	r.fail(name, fmt.Sprintf("%q is not a boolean (want true or false)", v))
+	return def
+}
+
+func (r *reader) intRange(name string, def, lo, hi int) int {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		r.fail(name, fmt.Sprintf("%q is not an integer", v))
+		return def
+	}
+	if n < lo || n > hi {
+		r.fail(name, fmt.Sprintf("%d is out of range [%d, %d]", n, lo, hi))
+		return def
+	}
+	return n
+}
+
+func (r *reader) duration(name string, def, lo, hi time.Duration) time.Duration {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		r.fail(name, fmt.Sprintf("%q is not a duration (e.g. 30s, 15m)", v))
+		return def
+	}
+	if d < lo || d > hi {
+		r.fail(name, fmt.Sprintf("%s is out of range [%s, %s]", d, lo, hi))
+		return def
+	}
+	return d
+}
+
+// LogValue prints the configuration for the start-up log with every secret
+// masked, so the log shows what runs without leaking what protects it.
+func (c *Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("profile", string(c.Profile)),
+		slog.String("database_url", redactURL(c.DatabaseURL)),
+		slog.String("redis_url", redactURL(c.RedisURL)),
+		slog.String("http_addr", c.HTTPAddr),
+		slog.String("base_domain", c.BaseDomain),
+		slog.Bool("allow_tenant_header", c.AllowTenantHeader),
+		slog.Bool("jwt_secret_set", c.JWT.Secret != ""),
+		slog.Bool("jwt_private_key_set", c.JWT.PrivateKeyFile != ""),
+		slog.String("smtp_url", redactURL(c.SMTPURL)),
+		slog.Bool("enable_payments", c.Features.Payments),
+		slog.Bool("enable_analytics", c.Features.Analytics),
+		slog.Bool("enable_beta", c.Features.Beta),
+		slog.Bool("debug", c.Debug),
+		slog.String("playground", string(c.Playground)),
+	)
+}
+
+// redactURL drops the password from a URL (and its query, which may carry one).
+func redactURL(s string) string {
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparseable)"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	u.RawQuery = ""
+	return u.String()
+}

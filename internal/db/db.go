@@ -1,0 +1,114 @@
+// Package db owns ClientIQ's connection to PostgreSQL: the pgx pool, the
+// database/sql handle ent runs on, start-up checks, and the translation of
+// PostgreSQL errors into apperr codes.
+package db
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// Config says how to reach PostgreSQL.
+type Config struct {
+	// URL is a postgres:// connection URL.
+	URL string
+	// MaxConns is the pool size. Default 12.
+	MaxConns int32
+	// ConnectTimeout bounds dialing and the start-up ping. Default 5s.
+	ConnectTimeout time.Duration
+	// ApplicationName is reported to PostgreSQL (pg_stat_activity). Default "clientiq".
+	ApplicationName string
+}
+
+// DB is the shared handle: a pgx pool (River, raw SQL) and a database/sql
+// view of the same pool (ent).
+type DB struct {
+	Pool *pgxpool.Pool
+	SQL  *sql.DB
+}
+
+// ErrUnreachable marks a database that did not answer at start.
+var ErrUnreachable = errors.New("database unreachable")
+
+// Open connects and pings within cfg.ConnectTimeout, so a wrong host or a
+// stopped server ends start-up quickly with ErrUnreachable, never a hang.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	pcfg, err := PoolConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("create pool: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, cmp.Or(cfg.ConnectTimeout, 5*time.Second))
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("%w: %s", ErrUnreachable, describeConnError(err))
+	}
+	return &DB{Pool: pool, SQL: stdlib.OpenDBFromPool(pool)}, nil
+}
+
+// PoolConfig turns cfg into a pgxpool configuration.
+func PoolConfig(cfg Config) (*pgxpool.Config, error) {
+	pcfg, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, errors.New("parse DATABASE_URL: invalid connection URL")
+	}
+	pcfg.MaxConns = cmp.Or(cfg.MaxConns, 12)
+	pcfg.ConnConfig.ConnectTimeout = cmp.Or(cfg.ConnectTimeout, 5*time.Second)
+	if _, ok := pcfg.ConnConfig.RuntimeParams["application_name"]; !ok {
+		pcfg.ConnConfig.RuntimeParams["application_name"] = cmp.Or(cfg.ApplicationName, "clientiq")
+	}
+	pcfg.MaxConnLifetime = time.Hour
+	pcfg.MaxConnIdleTime = 10 * time.Minute
+	pcfg.HealthCheckPeriod = 30 * time.Second
+	return pcfg, nil
+}
+
+// Close releases the pool.
+func (d *DB) Close() {
+	_ = d.SQL.Close()
+	d.Pool.Close()
+}
+
+// Ping runs one round trip to PostgreSQL.
+func (d *DB) Ping(ctx context.Context) error {
+	var one int
+	return d.Pool.QueryRow(ctx, "SELECT 1").Scan(&one)
+}
+
+// describeConnError keeps the useful part of a connection error (the host
+// and the reason) without the password that a DSN-bearing error might carry.
+func describeConnError(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return fmt.Sprintf("%s (SQLSTATE %s)", pgErr.Message, pgErr.Code)
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return "timed out connecting"
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timed out connecting"
+	}
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) {
+		return connErr.Error()
+	}
+	return err.Error()
+}
+
+// QuoteIdent quotes a PostgreSQL identifier (schema or table name) safely.
+func QuoteIdent(name string) string { return pgx.Identifier{name}.Sanitize() }
