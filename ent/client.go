@@ -16,7 +16,10 @@ import (
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/clientiq/clientiq/ent/dataitem"
 	"github.com/clientiq/clientiq/ent/domain"
+	"github.com/clientiq/clientiq/ent/project"
+	"github.com/clientiq/clientiq/ent/schemaversion"
 	"github.com/clientiq/clientiq/ent/tenant"
 
 	stdsql "database/sql"
@@ -29,8 +32,14 @@ type Client struct {
 	config
 	// Schema is the client for creating, migrating and dropping schema.
 	Schema *migrate.Schema
+	// DataItem is the client for interacting with the DataItem builders.
+	DataItem *DataItemClient
 	// Domain is the client for interacting with the Domain builders.
 	Domain *DomainClient
+	// Project is the client for interacting with the Project builders.
+	Project *ProjectClient
+	// SchemaVersion is the client for interacting with the SchemaVersion builders.
+	SchemaVersion *SchemaVersionClient
 	// Tenant is the client for interacting with the Tenant builders.
 	Tenant *TenantClient
 }
@@ -44,7 +53,10 @@ func NewClient(opts ...Option) *Client {
 
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
+	c.DataItem = NewDataItemClient(c.config)
 	c.Domain = NewDomainClient(c.config)
+	c.Project = NewProjectClient(c.config)
+	c.SchemaVersion = NewSchemaVersionClient(c.config)
 	c.Tenant = NewTenantClient(c.config)
 }
 
@@ -138,10 +150,13 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:    ctx,
-		config: cfg,
-		Domain: NewDomainClient(cfg),
-		Tenant: NewTenantClient(cfg),
+		ctx:           ctx,
+		config:        cfg,
+		DataItem:      NewDataItemClient(cfg),
+		Domain:        NewDomainClient(cfg),
+		Project:       NewProjectClient(cfg),
+		SchemaVersion: NewSchemaVersionClient(cfg),
+		Tenant:        NewTenantClient(cfg),
 	}, nil
 }
 
@@ -159,17 +174,20 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:    ctx,
-		config: cfg,
-		Domain: NewDomainClient(cfg),
-		Tenant: NewTenantClient(cfg),
+		ctx:           ctx,
+		config:        cfg,
+		DataItem:      NewDataItemClient(cfg),
+		Domain:        NewDomainClient(cfg),
+		Project:       NewProjectClient(cfg),
+		SchemaVersion: NewSchemaVersionClient(cfg),
+		Tenant:        NewTenantClient(cfg),
 	}, nil
 }
 
 // Debug returns a new debug-client. It's used to get verbose logging on specific operations.
 //
 //	client.Debug().
-//		Domain.
+//		DataItem.
 //		Query().
 //		Count(ctx)
 func (c *Client) Debug() *Client {
@@ -191,26 +209,190 @@ func (c *Client) Close() error {
 // Use adds the mutation hooks to all the entity clients.
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
+	c.DataItem.Use(hooks...)
 	c.Domain.Use(hooks...)
+	c.Project.Use(hooks...)
+	c.SchemaVersion.Use(hooks...)
 	c.Tenant.Use(hooks...)
 }
 
 // Intercept adds the query interceptors to all the entity clients.
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
+	c.DataItem.Intercept(interceptors...)
 	c.Domain.Intercept(interceptors...)
+	c.Project.Intercept(interceptors...)
+	c.SchemaVersion.Intercept(interceptors...)
 	c.Tenant.Intercept(interceptors...)
 }
 
 // Mutate implements the ent.Mutator interface.
 func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
+	case *DataItemMutation:
+		return c.DataItem.mutate(ctx, m)
 	case *DomainMutation:
 		return c.Domain.mutate(ctx, m)
+	case *ProjectMutation:
+		return c.Project.mutate(ctx, m)
+	case *SchemaVersionMutation:
+		return c.SchemaVersion.mutate(ctx, m)
 	case *TenantMutation:
 		return c.Tenant.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
+	}
+}
+
+// DataItemClient is a client for the DataItem schema.
+type DataItemClient struct {
+	config
+}
+
+// NewDataItemClient returns a client for the DataItem from the given config.
+func NewDataItemClient(c config) *DataItemClient {
+	return &DataItemClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `dataitem.Hooks(f(g(h())))`.
+func (c *DataItemClient) Use(hooks ...Hook) {
+	c.hooks.DataItem = append(c.hooks.DataItem, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `dataitem.Intercept(f(g(h())))`.
+func (c *DataItemClient) Intercept(interceptors ...Interceptor) {
+	c.inters.DataItem = append(c.inters.DataItem, interceptors...)
+}
+
+// Create returns a builder for creating a DataItem entity.
+func (c *DataItemClient) Create() *DataItemCreate {
+	mutation := newDataItemMutation(c.config, OpCreate)
+	return &DataItemCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of DataItem entities.
+func (c *DataItemClient) CreateBulk(builders ...*DataItemCreate) *DataItemCreateBulk {
+	return &DataItemCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DataItemClient) MapCreateBulk(slice any, setFunc func(*DataItemCreate, int)) *DataItemCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DataItemCreateBulk{err: fmt.Errorf("calling to DataItemClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DataItemCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DataItemCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for DataItem.
+func (c *DataItemClient) Update() *DataItemUpdate {
+	mutation := newDataItemMutation(c.config, OpUpdate)
+	return &DataItemUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DataItemClient) UpdateOne(_m *DataItem) *DataItemUpdateOne {
+	mutation := newDataItemMutation(c.config, OpUpdateOne, withDataItem(_m))
+	return &DataItemUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DataItemClient) UpdateOneID(id uuid.UUID) *DataItemUpdateOne {
+	mutation := newDataItemMutation(c.config, OpUpdateOne, withDataItemID(id))
+	return &DataItemUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for DataItem.
+func (c *DataItemClient) Delete() *DataItemDelete {
+	mutation := newDataItemMutation(c.config, OpDelete)
+	return &DataItemDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DataItemClient) DeleteOne(_m *DataItem) *DataItemDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DataItemClient) DeleteOneID(id uuid.UUID) *DataItemDeleteOne {
+	builder := c.Delete().Where(dataitem.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DataItemDeleteOne{builder}
+}
+
+// Query returns a query builder for DataItem.
+func (c *DataItemClient) Query() *DataItemQuery {
+	return &DataItemQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDataItem},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a DataItem entity by its id.
+func (c *DataItemClient) Get(ctx context.Context, id uuid.UUID) (*DataItem, error) {
+	return c.Query().Where(dataitem.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DataItemClient) GetX(ctx context.Context, id uuid.UUID) *DataItem {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryProject queries the project edge of a DataItem.
+func (c *DataItemClient) QueryProject(_m *DataItem) *ProjectQuery {
+	query := (&ProjectClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(dataitem.Table, dataitem.FieldID, id),
+			sqlgraph.To(project.Table, project.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, dataitem.ProjectTable, dataitem.ProjectColumn),
+		)
+		schemaConfig := _m.schemaConfig
+		step.To.Schema = schemaConfig.Project
+		step.Edge.Schema = schemaConfig.DataItem
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *DataItemClient) Hooks() []Hook {
+	return c.hooks.DataItem
+}
+
+// Interceptors returns the client interceptors.
+func (c *DataItemClient) Interceptors() []Interceptor {
+	return c.inters.DataItem
+}
+
+func (c *DataItemClient) mutate(ctx context.Context, m *DataItemMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DataItemCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DataItemUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DataItemUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DataItemDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown DataItem mutation op: %q", m.Op())
 	}
 }
 
@@ -363,6 +545,291 @@ func (c *DomainClient) mutate(ctx context.Context, m *DomainMutation) (Value, er
 		return (&DomainDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Domain mutation op: %q", m.Op())
+	}
+}
+
+// ProjectClient is a client for the Project schema.
+type ProjectClient struct {
+	config
+}
+
+// NewProjectClient returns a client for the Project from the given config.
+func NewProjectClient(c config) *ProjectClient {
+	return &ProjectClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `project.Hooks(f(g(h())))`.
+func (c *ProjectClient) Use(hooks ...Hook) {
+	c.hooks.Project = append(c.hooks.Project, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `project.Intercept(f(g(h())))`.
+func (c *ProjectClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Project = append(c.inters.Project, interceptors...)
+}
+
+// Create returns a builder for creating a Project entity.
+func (c *ProjectClient) Create() *ProjectCreate {
+	mutation := newProjectMutation(c.config, OpCreate)
+	return &ProjectCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Project entities.
+func (c *ProjectClient) CreateBulk(builders ...*ProjectCreate) *ProjectCreateBulk {
+	return &ProjectCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ProjectClient) MapCreateBulk(slice any, setFunc func(*ProjectCreate, int)) *ProjectCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ProjectCreateBulk{err: fmt.Errorf("calling to ProjectClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ProjectCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ProjectCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Project.
+func (c *ProjectClient) Update() *ProjectUpdate {
+	mutation := newProjectMutation(c.config, OpUpdate)
+	return &ProjectUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ProjectClient) UpdateOne(_m *Project) *ProjectUpdateOne {
+	mutation := newProjectMutation(c.config, OpUpdateOne, withProject(_m))
+	return &ProjectUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ProjectClient) UpdateOneID(id uuid.UUID) *ProjectUpdateOne {
+	mutation := newProjectMutation(c.config, OpUpdateOne, withProjectID(id))
+	return &ProjectUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Project.
+func (c *ProjectClient) Delete() *ProjectDelete {
+	mutation := newProjectMutation(c.config, OpDelete)
+	return &ProjectDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ProjectClient) DeleteOne(_m *Project) *ProjectDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ProjectClient) DeleteOneID(id uuid.UUID) *ProjectDeleteOne {
+	builder := c.Delete().Where(project.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ProjectDeleteOne{builder}
+}
+
+// Query returns a query builder for Project.
+func (c *ProjectClient) Query() *ProjectQuery {
+	return &ProjectQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeProject},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Project entity by its id.
+func (c *ProjectClient) Get(ctx context.Context, id uuid.UUID) (*Project, error) {
+	return c.Query().Where(project.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ProjectClient) GetX(ctx context.Context, id uuid.UUID) *Project {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryItems queries the items edge of a Project.
+func (c *ProjectClient) QueryItems(_m *Project) *DataItemQuery {
+	query := (&DataItemClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, id),
+			sqlgraph.To(dataitem.Table, dataitem.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.ItemsTable, project.ItemsColumn),
+		)
+		schemaConfig := _m.schemaConfig
+		step.To.Schema = schemaConfig.DataItem
+		step.Edge.Schema = schemaConfig.DataItem
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ProjectClient) Hooks() []Hook {
+	return c.hooks.Project
+}
+
+// Interceptors returns the client interceptors.
+func (c *ProjectClient) Interceptors() []Interceptor {
+	return c.inters.Project
+}
+
+func (c *ProjectClient) mutate(ctx context.Context, m *ProjectMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ProjectCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ProjectUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ProjectUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ProjectDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Project mutation op: %q", m.Op())
+	}
+}
+
+// SchemaVersionClient is a client for the SchemaVersion schema.
+type SchemaVersionClient struct {
+	config
+}
+
+// NewSchemaVersionClient returns a client for the SchemaVersion from the given config.
+func NewSchemaVersionClient(c config) *SchemaVersionClient {
+	return &SchemaVersionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `schemaversion.Hooks(f(g(h())))`.
+func (c *SchemaVersionClient) Use(hooks ...Hook) {
+	c.hooks.SchemaVersion = append(c.hooks.SchemaVersion, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `schemaversion.Intercept(f(g(h())))`.
+func (c *SchemaVersionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SchemaVersion = append(c.inters.SchemaVersion, interceptors...)
+}
+
+// Create returns a builder for creating a SchemaVersion entity.
+func (c *SchemaVersionClient) Create() *SchemaVersionCreate {
+	mutation := newSchemaVersionMutation(c.config, OpCreate)
+	return &SchemaVersionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SchemaVersion entities.
+func (c *SchemaVersionClient) CreateBulk(builders ...*SchemaVersionCreate) *SchemaVersionCreateBulk {
+	return &SchemaVersionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SchemaVersionClient) MapCreateBulk(slice any, setFunc func(*SchemaVersionCreate, int)) *SchemaVersionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SchemaVersionCreateBulk{err: fmt.Errorf("calling to SchemaVersionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SchemaVersionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SchemaVersionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SchemaVersion.
+func (c *SchemaVersionClient) Update() *SchemaVersionUpdate {
+	mutation := newSchemaVersionMutation(c.config, OpUpdate)
+	return &SchemaVersionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SchemaVersionClient) UpdateOne(_m *SchemaVersion) *SchemaVersionUpdateOne {
+	mutation := newSchemaVersionMutation(c.config, OpUpdateOne, withSchemaVersion(_m))
+	return &SchemaVersionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SchemaVersionClient) UpdateOneID(id string) *SchemaVersionUpdateOne {
+	mutation := newSchemaVersionMutation(c.config, OpUpdateOne, withSchemaVersionID(id))
+	return &SchemaVersionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SchemaVersion.
+func (c *SchemaVersionClient) Delete() *SchemaVersionDelete {
+	mutation := newSchemaVersionMutation(c.config, OpDelete)
+	return &SchemaVersionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SchemaVersionClient) DeleteOne(_m *SchemaVersion) *SchemaVersionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SchemaVersionClient) DeleteOneID(id string) *SchemaVersionDeleteOne {
+	builder := c.Delete().Where(schemaversion.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SchemaVersionDeleteOne{builder}
+}
+
+// Query returns a query builder for SchemaVersion.
+func (c *SchemaVersionClient) Query() *SchemaVersionQuery {
+	return &SchemaVersionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSchemaVersion},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SchemaVersion entity by its id.
+func (c *SchemaVersionClient) Get(ctx context.Context, id string) (*SchemaVersion, error) {
+	return c.Query().Where(schemaversion.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SchemaVersionClient) GetX(ctx context.Context, id string) *SchemaVersion {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *SchemaVersionClient) Hooks() []Hook {
+	return c.hooks.SchemaVersion
+}
+
+// Interceptors returns the client interceptors.
+func (c *SchemaVersionClient) Interceptors() []Interceptor {
+	return c.inters.SchemaVersion
+}
+
+func (c *SchemaVersionClient) mutate(ctx context.Context, m *SchemaVersionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SchemaVersionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SchemaVersionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SchemaVersionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SchemaVersionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SchemaVersion mutation op: %q", m.Op())
 	}
 }
 
@@ -521,10 +988,10 @@ func (c *TenantClient) mutate(ctx context.Context, m *TenantMutation) (Value, er
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Domain, Tenant []ent.Hook
+		DataItem, Domain, Project, SchemaVersion, Tenant []ent.Hook
 	}
 	inters struct {
-		Domain, Tenant []ent.Interceptor
+		DataItem, Domain, Project, SchemaVersion, Tenant []ent.Interceptor
 	}
 )
 

@@ -12,7 +12,10 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/clientiq/clientiq/ent/dataitem"
 	"github.com/clientiq/clientiq/ent/domain"
+	"github.com/clientiq/clientiq/ent/project"
+	"github.com/clientiq/clientiq/ent/schemaversion"
 	"github.com/clientiq/clientiq/ent/tenant"
 )
 
@@ -74,8 +77,11 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			domain.Table: domain.ValidColumn,
-			tenant.Table: tenant.ValidColumn,
+			dataitem.Table:      dataitem.ValidColumn,
+			domain.Table:        domain.ValidColumn,
+			project.Table:       project.ValidColumn,
+			schemaversion.Table: schemaversion.ValidColumn,
+			tenant.Table:        tenant.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

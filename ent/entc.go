@@ -31,7 +31,7 @@ func main() {
 			gen.FeatureLock,
 			gen.FeatureIntercept,
 		},
-	}, entc.Extensions(ex))
+	}, entc.Extensions(ex), entc.TemplateFiles("ent/template/scope.tmpl"))
 	if err != nil {
 		log.Fatalf("running ent codegen: %v", err)
 	}

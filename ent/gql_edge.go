@@ -8,12 +8,41 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
+func (_m *DataItem) Project(ctx context.Context) (*Project, error) {
+	result, err := _m.Edges.ProjectOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryProject().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *Domain) Tenant(ctx context.Context) (*Tenant, error) {
 	result, err := _m.Edges.TenantOrErr()
 	if IsNotLoaded(err) {
 		result, err = _m.QueryTenant().Only(ctx)
 	}
 	return result, err
+}
+
+func (_m *Project) Items(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *DataItemOrder, where *DataItemWhereInput,
+) (*DataItemConnection, error) {
+	opts := []DataItemPaginateOption{
+		WithDataItemOrder(orderBy),
+		WithDataItemFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[0][alias]
+	if nodes, err := _m.NamedItems(alias); err == nil || hasTotalCount {
+		pager, err := newDataItemPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &DataItemConnection{Edges: []*DataItemEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryItems().Paginate(ctx, after, first, before, last, opts...)
 }
 
 func (_m *Tenant) Domains(ctx context.Context) (result []*Domain, err error) {

@@ -8,7 +8,9 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/clientiq/clientiq/ent/dataitem"
 	"github.com/clientiq/clientiq/ent/domain"
+	"github.com/clientiq/clientiq/ent/project"
 	"github.com/clientiq/clientiq/ent/tenant"
 	"github.com/google/uuid"
 	"github.com/hashicorp/go-multierror"
@@ -19,10 +21,20 @@ type Noder interface {
 	IsNode()
 }
 
+var dataitemImplementors = []string{"DataItem", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*DataItem) IsNode() {}
+
 var domainImplementors = []string{"Domain", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Domain) IsNode() {}
+
+var projectImplementors = []string{"Project", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Project) IsNode() {}
 
 var tenantImplementors = []string{"Tenant", "Node"}
 
@@ -87,11 +99,29 @@ func (c *Client) Noder(ctx context.Context, id uuid.UUID, opts ...NodeOption) (_
 
 func (c *Client) noder(ctx context.Context, table string, id uuid.UUID) (Noder, error) {
 	switch table {
+	case dataitem.Table:
+		query := c.DataItem.Query().
+			Where(dataitem.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, dataitemImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case domain.Table:
 		query := c.Domain.Query().
 			Where(domain.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, domainImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case project.Table:
+		query := c.Project.Query().
+			Where(project.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, projectImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -178,10 +208,42 @@ func (c *Client) noders(ctx context.Context, table string, ids []uuid.UUID) ([]N
 		idmap[id] = append(idmap[id], &noders[i])
 	}
 	switch table {
+	case dataitem.Table:
+		query := c.DataItem.Query().
+			Where(dataitem.IDIn(ids...))
+		query, err := query.CollectFields(ctx, dataitemImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case domain.Table:
 		query := c.Domain.Query().
 			Where(domain.IDIn(ids...))
 		query, err := query.CollectFields(ctx, domainImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case project.Table:
+		query := c.Project.Query().
+			Where(project.IDIn(ids...))
+		query, err := query.CollectFields(ctx, projectImplementors...)
 		if err != nil {
 			return nil, err
 		}

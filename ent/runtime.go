@@ -5,8 +5,11 @@ package ent
 import (
 	"time"
 
+	"github.com/clientiq/clientiq/ent/dataitem"
 	"github.com/clientiq/clientiq/ent/domain"
+	"github.com/clientiq/clientiq/ent/project"
 	"github.com/clientiq/clientiq/ent/schema"
+	"github.com/clientiq/clientiq/ent/schemaversion"
 	"github.com/clientiq/clientiq/ent/tenant"
 	"github.com/google/uuid"
 )
@@ -15,6 +18,45 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	dataitemMixin := schema.DataItem{}.Mixin()
+	dataitemMixinFields0 := dataitemMixin[0].Fields()
+	_ = dataitemMixinFields0
+	dataitemMixinFields1 := dataitemMixin[1].Fields()
+	_ = dataitemMixinFields1
+	dataitemFields := schema.DataItem{}.Fields()
+	_ = dataitemFields
+	// dataitemDescCreatedAt is the schema descriptor for created_at field.
+	dataitemDescCreatedAt := dataitemMixinFields1[0].Descriptor()
+	// dataitem.DefaultCreatedAt holds the default value on creation for the created_at field.
+	dataitem.DefaultCreatedAt = dataitemDescCreatedAt.Default.(func() time.Time)
+	// dataitemDescUpdatedAt is the schema descriptor for updated_at field.
+	dataitemDescUpdatedAt := dataitemMixinFields1[1].Descriptor()
+	// dataitem.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	dataitem.DefaultUpdatedAt = dataitemDescUpdatedAt.Default.(func() time.Time)
+	// dataitem.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	dataitem.UpdateDefaultUpdatedAt = dataitemDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// dataitemDescTitle is the schema descriptor for title field.
+	dataitemDescTitle := dataitemFields[1].Descriptor()
+	// dataitem.TitleValidator is a validator for the "title" field. It is called by the builders before save.
+	dataitem.TitleValidator = func() func(string) error {
+		validators := dataitemDescTitle.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(title string) error {
+			for _, fn := range fns {
+				if err := fn(title); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// dataitemDescID is the schema descriptor for id field.
+	dataitemDescID := dataitemMixinFields0[0].Descriptor()
+	// dataitem.DefaultID holds the default value on creation for the id field.
+	dataitem.DefaultID = dataitemDescID.Default.(func() uuid.UUID)
 	domainMixin := schema.Domain{}.Mixin()
 	domainMixinFields0 := domainMixin[0].Fields()
 	_ = domainMixinFields0
@@ -58,6 +100,81 @@ func init() {
 	domainDescID := domainMixinFields0[0].Descriptor()
 	// domain.DefaultID holds the default value on creation for the id field.
 	domain.DefaultID = domainDescID.Default.(func() uuid.UUID)
+	projectMixin := schema.Project{}.Mixin()
+	projectMixinFields0 := projectMixin[0].Fields()
+	_ = projectMixinFields0
+	projectMixinFields1 := projectMixin[1].Fields()
+	_ = projectMixinFields1
+	projectFields := schema.Project{}.Fields()
+	_ = projectFields
+	// projectDescCreatedAt is the schema descriptor for created_at field.
+	projectDescCreatedAt := projectMixinFields1[0].Descriptor()
+	// project.DefaultCreatedAt holds the default value on creation for the created_at field.
+	project.DefaultCreatedAt = projectDescCreatedAt.Default.(func() time.Time)
+	// projectDescUpdatedAt is the schema descriptor for updated_at field.
+	projectDescUpdatedAt := projectMixinFields1[1].Descriptor()
+	// project.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	project.DefaultUpdatedAt = projectDescUpdatedAt.Default.(func() time.Time)
+	// project.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	project.UpdateDefaultUpdatedAt = projectDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// projectDescName is the schema descriptor for name field.
+	projectDescName := projectFields[0].Descriptor()
+	// project.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	project.NameValidator = func() func(string) error {
+		validators := projectDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// projectDescDescription is the schema descriptor for description field.
+	projectDescDescription := projectFields[1].Descriptor()
+	// project.DefaultDescription holds the default value on creation for the description field.
+	project.DefaultDescription = projectDescDescription.Default.(string)
+	// project.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	project.DescriptionValidator = projectDescDescription.Validators[0].(func(string) error)
+	// projectDescID is the schema descriptor for id field.
+	projectDescID := projectMixinFields0[0].Descriptor()
+	// project.DefaultID holds the default value on creation for the id field.
+	project.DefaultID = projectDescID.Default.(func() uuid.UUID)
+	schemaversionFields := schema.SchemaVersion{}.Fields()
+	_ = schemaversionFields
+	// schemaversionDescVersion is the schema descriptor for version field.
+	schemaversionDescVersion := schemaversionFields[1].Descriptor()
+	// schemaversion.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	schemaversion.VersionValidator = schemaversionDescVersion.Validators[0].(func(string) error)
+	// schemaversionDescUpdatedAt is the schema descriptor for updated_at field.
+	schemaversionDescUpdatedAt := schemaversionFields[2].Descriptor()
+	// schemaversion.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	schemaversion.DefaultUpdatedAt = schemaversionDescUpdatedAt.Default.(func() time.Time)
+	// schemaversion.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	schemaversion.UpdateDefaultUpdatedAt = schemaversionDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// schemaversionDescID is the schema descriptor for id field.
+	schemaversionDescID := schemaversionFields[0].Descriptor()
+	// schemaversion.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	schemaversion.IDValidator = func() func(string) error {
+		validators := schemaversionDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	tenantMixin := schema.Tenant{}.Mixin()
 	tenantMixinFields0 := tenantMixin[0].Fields()
 	_ = tenantMixinFields0

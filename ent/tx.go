@@ -14,8 +14,14 @@ import (
 // Tx is a transactional client that is created by calling Client.Tx().
 type Tx struct {
 	config
+	// DataItem is the client for interacting with the DataItem builders.
+	DataItem *DataItemClient
 	// Domain is the client for interacting with the Domain builders.
 	Domain *DomainClient
+	// Project is the client for interacting with the Project builders.
+	Project *ProjectClient
+	// SchemaVersion is the client for interacting with the SchemaVersion builders.
+	SchemaVersion *SchemaVersionClient
 	// Tenant is the client for interacting with the Tenant builders.
 	Tenant *TenantClient
 
@@ -149,7 +155,10 @@ func (tx *Tx) Client() *Client {
 }
 
 func (tx *Tx) init() {
+	tx.DataItem = NewDataItemClient(tx.config)
 	tx.Domain = NewDomainClient(tx.config)
+	tx.Project = NewProjectClient(tx.config)
+	tx.SchemaVersion = NewSchemaVersionClient(tx.config)
 	tx.Tenant = NewTenantClient(tx.config)
 }
 
@@ -160,7 +169,7 @@ func (tx *Tx) init() {
 // of them in order to commit or rollback the transaction.
 //
 // If a closed transaction is embedded in one of the generated entities, and the entity
-// applies a query, for example: Domain.QueryXXX(), the query will be executed
+// applies a query, for example: DataItem.QueryXXX(), the query will be executed
 // through the driver which created this transaction.
 //
 // Note that txDriver is not goroutine safe.

@@ -8,14 +8,16 @@ import (
 	"log/slog"
 	"strings"
 
-	entsql "entgo.io/ent/dialect/sql"
-
 	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	"github.com/riverqueue/river"
 
 	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/internal/cache"
 	"github.com/clientiq/clientiq/internal/config"
 	"github.com/clientiq/clientiq/internal/db"
+	"github.com/clientiq/clientiq/internal/jobs"
+	"github.com/clientiq/clientiq/internal/tenant"
 )
 
 // newLogger builds the process logger from the configuration.
@@ -90,4 +92,28 @@ func hostOf(url string) string {
 	}
 	c := cfg.ConnConfig
 	return fmt.Sprintf("host=%s port=%d database=%s", c.Host, c.Port, strings.TrimSpace(c.Database))
+}
+
+// tenantService builds the tenant service with an insert-only River client
+// (purge jobs are enqueued in the deletion's transaction).
+func (d *deps) tenantService() (*tenant.Service, error) {
+	inserter, err := jobs.NewInserter(d.db.Pool, d.logger)
+	if err != nil {
+		return nil, err
+	}
+	var store cache.Store = d.cache
+	if store == nil {
+		store = cache.NewMemory(0)
+	}
+	return tenant.NewService(tenant.Config{
+		Pool: d.db.Pool, Cache: store, Logger: d.logger,
+		BaseDomain: d.cfg.BaseDomain, Jobs: inserter,
+	})
+}
+
+// workers returns every River worker of the process.
+func (d *deps) workers(svc *tenant.Service) *river.Workers {
+	w := jobs.Register()
+	river.AddWorker(w, tenant.NewPurgeWorker(svc))
+	return w
 }

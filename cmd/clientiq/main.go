@@ -61,7 +61,8 @@ func commands() []command {
 	return []command{
 		{name: "serve", summary: "serve the HTTP API (GraphQL, REST, health, metrics) with River workers in-process", env: allEnv, flags: serveFlags},
 		{name: "worker", summary: "run River workers only", env: allEnv, flags: workerFlags},
-		{name: "migrate", summary: "apply public-schema and River migrations", env: allEnv, flags: migrateFlags},
+		{name: "migrate", summary: "apply public-schema, River and tenant-schema migrations", env: allEnv, flags: migrateFlags},
+		{name: "tenant", summary: "manage tenants: create, list, suspend, reactivate, delete, restore, domains", env: allEnv, flags: tenantFlags},
 		{name: "seed", summary: "create the demo tenant (local profile; idempotent)", env: allEnv, flags: seedFlags},
 		{name: "version", summary: "print the version", flags: versionFlags},
 	}

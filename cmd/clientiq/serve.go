@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"time"
 
@@ -20,7 +21,9 @@ import (
 	"github.com/clientiq/clientiq/internal/health"
 	"github.com/clientiq/clientiq/internal/httpserver"
 	"github.com/clientiq/clientiq/internal/jobs"
+	"github.com/clientiq/clientiq/internal/playground"
 	"github.com/clientiq/clientiq/internal/rest"
+	"github.com/clientiq/clientiq/internal/tenant"
 )
 
 var started = time.Now()
@@ -47,9 +50,13 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 		return err
 	}
 
+	tenants, err := d.tenantService()
+	if err != nil {
+		return err
+	}
 	var riverClient *river.Client[pgx.Tx]
 	if withWorkers {
-		riverClient, err = jobs.NewClient(d.db.Pool, jobs.Config{Logger: logger, DefaultWorkers: cfg.WorkerConcurrency})
+		riverClient, err = jobs.NewClient(d.db.Pool, jobs.Config{Logger: logger, DefaultWorkers: cfg.WorkerConcurrency, Workers: d.workers(tenants)})
 		if err != nil {
 			return err
 		}
@@ -86,15 +93,25 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 		Started: started,
 	})
 	mux.Handle("GET /metrics", metrics.Handler())
-	gql := graph.NewHandler(graph.Config{
+	resolver := tenant.NewResolver(tenant.ResolverConfig{
+		Pool: d.db.Pool, Cache: d.cache, BaseDomain: cfg.BaseDomain,
+		AllowHeader: cfg.AllowTenantHeader, Logger: logger,
+	})
+	gql := resolver.Middleware(graph.WriteHTTPError)(graph.NewHandler(graph.Config{
 		Client:        d.ent,
 		Logger:        logger,
 		Version:       buildinfo.Version(),
 		Introspection: !cfg.IsProduction(),
-	})
+	}))
 	mux.Handle("/graphql", gql)
 	mux.Handle("/graphql/", gql)
-	rest.Register(mux, rest.Config{Logger: logger})
+	restFail := func(w http.ResponseWriter, r *http.Request, err error) { rest.WriteError(w, r, logger, err) }
+	rest.Register(mux, rest.Config{Logger: logger, Middleware: resolver.Middleware(restFail)})
+	if cfg.Playground == config.PlaygroundOn {
+		pg := playground.Handler("/playground", "/graphql")
+		mux.Handle("/playground", pg)
+		mux.Handle("/playground/", pg)
+	}
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -159,7 +176,11 @@ func workerFlags(fs *flag.FlagSet) func(context.Context, *env) error {
 		if err := requireMigrated(ctx, d); err != nil {
 			return err
 		}
-		c, err := jobs.NewClient(d.db.Pool, jobs.Config{Logger: d.logger, DefaultWorkers: d.cfg.WorkerConcurrency})
+		tenants, err := d.tenantService()
+		if err != nil {
+			return err
+		}
+		c, err := jobs.NewClient(d.db.Pool, jobs.Config{Logger: d.logger, DefaultWorkers: d.cfg.WorkerConcurrency, Workers: d.workers(tenants)})
 		if err != nil {
 			return err
 		}

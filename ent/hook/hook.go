@@ -9,6 +9,18 @@ import (
 	"github.com/clientiq/clientiq/ent"
 )
 
+// The DataItemFunc type is an adapter to allow the use of ordinary
+// function as DataItem mutator.
+type DataItemFunc func(context.Context, *ent.DataItemMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DataItemFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DataItemMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DataItemMutation", m)
+}
+
 // The DomainFunc type is an adapter to allow the use of ordinary
 // function as Domain mutator.
 type DomainFunc func(context.Context, *ent.DomainMutation) (ent.Value, error)
@@ -19,6 +31,30 @@ func (f DomainFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, erro
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DomainMutation", m)
+}
+
+// The ProjectFunc type is an adapter to allow the use of ordinary
+// function as Project mutator.
+type ProjectFunc func(context.Context, *ent.ProjectMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ProjectFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ProjectMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ProjectMutation", m)
+}
+
+// The SchemaVersionFunc type is an adapter to allow the use of ordinary
+// function as SchemaVersion mutator.
+type SchemaVersionFunc func(context.Context, *ent.SchemaVersionMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SchemaVersionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SchemaVersionMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SchemaVersionMutation", m)
 }
 
 // The TenantFunc type is an adapter to allow the use of ordinary

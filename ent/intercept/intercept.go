@@ -8,8 +8,11 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"github.com/clientiq/clientiq/ent"
+	"github.com/clientiq/clientiq/ent/dataitem"
 	"github.com/clientiq/clientiq/ent/domain"
 	"github.com/clientiq/clientiq/ent/predicate"
+	"github.com/clientiq/clientiq/ent/project"
+	"github.com/clientiq/clientiq/ent/schemaversion"
 	"github.com/clientiq/clientiq/ent/tenant"
 )
 
@@ -69,6 +72,33 @@ func (f TraverseFunc) Traverse(ctx context.Context, q ent.Query) error {
 	return f(ctx, query)
 }
 
+// The DataItemFunc type is an adapter to allow the use of ordinary function as a Querier.
+type DataItemFunc func(context.Context, *ent.DataItemQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f DataItemFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.DataItemQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.DataItemQuery", q)
+}
+
+// The TraverseDataItem type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseDataItem func(context.Context, *ent.DataItemQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseDataItem) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseDataItem) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.DataItemQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.DataItemQuery", q)
+}
+
 // The DomainFunc type is an adapter to allow the use of ordinary function as a Querier.
 type DomainFunc func(context.Context, *ent.DomainQuery) (ent.Value, error)
 
@@ -94,6 +124,60 @@ func (f TraverseDomain) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.DomainQuery", q)
+}
+
+// The ProjectFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ProjectFunc func(context.Context, *ent.ProjectQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ProjectFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ProjectQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ProjectQuery", q)
+}
+
+// The TraverseProject type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseProject func(context.Context, *ent.ProjectQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseProject) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseProject) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ProjectQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ProjectQuery", q)
+}
+
+// The SchemaVersionFunc type is an adapter to allow the use of ordinary function as a Querier.
+type SchemaVersionFunc func(context.Context, *ent.SchemaVersionQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f SchemaVersionFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.SchemaVersionQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.SchemaVersionQuery", q)
+}
+
+// The TraverseSchemaVersion type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseSchemaVersion func(context.Context, *ent.SchemaVersionQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseSchemaVersion) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseSchemaVersion) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SchemaVersionQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.SchemaVersionQuery", q)
 }
 
 // The TenantFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -126,8 +210,14 @@ func (f TraverseTenant) Traverse(ctx context.Context, q ent.Query) error {
 // NewQuery returns the generic Query interface for the given typed query.
 func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
+	case *ent.DataItemQuery:
+		return &query[*ent.DataItemQuery, predicate.DataItem, dataitem.OrderOption]{typ: ent.TypeDataItem, tq: q}, nil
 	case *ent.DomainQuery:
 		return &query[*ent.DomainQuery, predicate.Domain, domain.OrderOption]{typ: ent.TypeDomain, tq: q}, nil
+	case *ent.ProjectQuery:
+		return &query[*ent.ProjectQuery, predicate.Project, project.OrderOption]{typ: ent.TypeProject, tq: q}, nil
+	case *ent.SchemaVersionQuery:
+		return &query[*ent.SchemaVersionQuery, predicate.SchemaVersion, schemaversion.OrderOption]{typ: ent.TypeSchemaVersion, tq: q}, nil
 	case *ent.TenantQuery:
 		return &query[*ent.TenantQuery, predicate.Tenant, tenant.OrderOption]{typ: ent.TypeTenant, tq: q}, nil
 	default:

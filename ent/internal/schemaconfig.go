@@ -7,8 +7,11 @@ import "context"
 // SchemaConfig represents alternative schema names for all tables
 // that can be passed at runtime.
 type SchemaConfig struct {
-	Domain string // Domain table.
-	Tenant string // Tenant table.
+	DataItem      string // DataItem table.
+	Domain        string // Domain table.
+	Project       string // Project table.
+	SchemaVersion string // SchemaVersion table.
+	Tenant        string // Tenant table.
 }
 
 type schemaCtxKey struct{}

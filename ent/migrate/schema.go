@@ -8,6 +8,37 @@ import (
 )
 
 var (
+	// DataItemsColumns holds the columns for the "data_items" table.
+	DataItemsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "title", Type: field.TypeString, Size: 500},
+		{Name: "attributes", Type: field.TypeJSON, Nullable: true},
+		{Name: "tags", Type: field.TypeJSON, Nullable: true},
+		{Name: "project_id", Type: field.TypeUUID},
+	}
+	// DataItemsTable holds the schema information for the "data_items" table.
+	DataItemsTable = &schema.Table{
+		Name:       "data_items",
+		Columns:    DataItemsColumns,
+		PrimaryKey: []*schema.Column{DataItemsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "data_items_projects_items",
+				Columns:    []*schema.Column{DataItemsColumns[6]},
+				RefColumns: []*schema.Column{ProjectsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "dataitem_project_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{DataItemsColumns[6], DataItemsColumns[1]},
+			},
+		},
+	}
 	// DomainsColumns holds the columns for the "domains" table.
 	DomainsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -37,6 +68,51 @@ var (
 				Columns: []*schema.Column{DomainsColumns[3]},
 			},
 		},
+	}
+	// ProjectsColumns holds the columns for the "projects" table.
+	ProjectsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString, Size: 200},
+		{Name: "description", Type: field.TypeString, Size: 10000, Default: ""},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"active", "archived"}, Default: "active"},
+		{Name: "owner_id", Type: field.TypeUUID, Nullable: true},
+	}
+	// ProjectsTable holds the schema information for the "projects" table.
+	ProjectsTable = &schema.Table{
+		Name:       "projects",
+		Columns:    ProjectsColumns,
+		PrimaryKey: []*schema.Column{ProjectsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "project_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{ProjectsColumns[1]},
+			},
+			{
+				Name:    "project_name",
+				Unique:  false,
+				Columns: []*schema.Column{ProjectsColumns[3]},
+			},
+			{
+				Name:    "project_owner_id",
+				Unique:  false,
+				Columns: []*schema.Column{ProjectsColumns[6]},
+			},
+		},
+	}
+	// SchemaVersionsColumns holds the columns for the "schema_versions" table.
+	SchemaVersionsColumns = []*schema.Column{
+		{Name: "schema_name", Type: field.TypeString, Size: 63},
+		{Name: "version", Type: field.TypeString},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// SchemaVersionsTable holds the schema information for the "schema_versions" table.
+	SchemaVersionsTable = &schema.Table{
+		Name:       "schema_versions",
+		Columns:    SchemaVersionsColumns,
+		PrimaryKey: []*schema.Column{SchemaVersionsColumns[0]},
 	}
 	// TenantsColumns holds the columns for the "tenants" table.
 	TenantsColumns = []*schema.Column{
@@ -69,11 +145,15 @@ var (
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
+		DataItemsTable,
 		DomainsTable,
+		ProjectsTable,
+		SchemaVersionsTable,
 		TenantsTable,
 	}
 )
 
 func init() {
+	DataItemsTable.ForeignKeys[0].RefTable = ProjectsTable
 	DomainsTable.ForeignKeys[0].RefTable = TenantsTable
 }

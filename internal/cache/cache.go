@@ -47,13 +47,15 @@ var ErrBadKey = errors.New("cache: empty key")
 // Key builds a namespaced key: "t:<tenant>:part:part" for a tenant, or
 // "p:part:part" for the platform (tenant ""). Every key in ClientIQ is built
 // here, so no two tenants can collide and a tenant's keys can be found by prefix.
+// A ':' (or '%') in the tenant is percent-escaped, so tenant "a:b" can never
+// reach tenant "a"'s keys.
 func Key(tenant string, parts ...string) string {
 	var b strings.Builder
 	if tenant == "" {
 		b.WriteString("p")
 	} else {
 		b.WriteString("t:")
-		b.WriteString(tenant)
+		b.WriteString(tenantEscaper.Replace(tenant))
 	}
 	for _, p := range parts {
 		b.WriteByte(':')
@@ -61,6 +63,9 @@ func Key(tenant string, parts ...string) string {
 	}
 	return b.String()
 }
+
+// tenantEscaper keeps the separator out of the tenant segment of a key.
+var tenantEscaper = strings.NewReplacer("%", "%25", ":", "%3A")
 
 func decide(count, limit int, ttl time.Duration) Decision {
 	rem := limit - count

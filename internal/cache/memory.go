@@ -104,6 +104,10 @@ func (m *Memory) Allow(_ context.Context, key string, limit int, window time.Dur
 	if key == "" {
 		return Decision{}, ErrBadKey
 	}
+	// Counters live apart from cached values, as in Redis: a value stored
+	// under the same key must neither be counted nor give the window an
+	// expiry it does not have.
+	key = "rl:" + key
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()

@@ -23,6 +23,8 @@ func NewRedis(url string) (*Redis, error) {
 		return nil, fmt.Errorf("parse REDIS_URL: %w", err)
 	}
 	opts.DialTimeout = 2 * time.Second
+	// One retry: a cache that is down should cost little per call, not seconds.
+	opts.MaxRetries = 1
 	opts.ReadTimeout = time.Second
 	opts.WriteTimeout = time.Second
 	return &Redis{rdb: redis.NewClient(opts)}, nil

@@ -130,19 +130,37 @@ func (h handler) detailed(w http.ResponseWriter, r *http.Request) {
 	write(w, status, rep)
 }
 
+// run probes c within the timeout. The probe runs in its own goroutine so
+// that one which ignores its context (a driver stuck in a dial) cannot hold
+// the response past the timeout; it finishes on its own and its late result
+// is dropped.
 func (h handler) run(ctx context.Context, c Check) Component {
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
 	defer cancel()
+	type outcome struct {
+		details map[string]any
+		err     error
+	}
+	done := make(chan outcome, 1)
 	start := time.Now()
-	details, err := c.Run(ctx)
+	go func() {
+		details, err := c.Run(ctx)
+		done <- outcome{details, err}
+	}()
+	var out outcome
+	select {
+	case out = <-done:
+	case <-ctx.Done():
+		out = outcome{err: ctx.Err()}
+	}
 	res := Component{
 		Status:    "ok",
 		LatencyMS: float64(time.Since(start).Microseconds()) / 1000,
-		Details:   details,
+		Details:   out.details,
 	}
-	if err != nil {
+	if out.err != nil {
 		res.Status = "unavailable"
-		res.Error = describe(ctx, err)
+		res.Error = describe(ctx, out.err)
 	}
 	return res
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/clientiq/clientiq/internal/apperr"
@@ -46,6 +47,11 @@ type Server struct {
 	metrics *Metrics
 	maxBody int64
 	mux     *http.ServeMux
+
+	// handlerOnce builds handler on the first call to Handler: the fallback
+	// route can be registered on mux only once, and Serve calls Handler too.
+	handlerOnce sync.Once
+	handler     http.Handler
 }
 
 // New returns a Server whose routes are registered on Mux().
@@ -63,10 +69,15 @@ func New(cfg Config) *Server {
 func (s *Server) Mux() *http.ServeMux { return s.mux }
 
 // Handler returns the full handler: middleware, routes, and the fallback
-// that answers unknown routes with the 404 (or 405) error envelope.
+// that answers unknown routes with the 404 (or 405) error envelope. Every
+// call returns the same handler; routes registered on Mux afterwards are
+// still served.
 func (s *Server) Handler() http.Handler {
-	s.mux.HandleFunc("/", s.fallback)
-	return s.observe(secure(s.limitBody(s.mux)))
+	s.handlerOnce.Do(func() {
+		s.mux.HandleFunc("/", s.fallback)
+		s.handler = s.observe(secure(s.limitBody(s.mux)))
+	})
+	return s.handler
 }
 
 // fallback answers requests no route took: 405 when the path exists for

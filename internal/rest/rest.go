@@ -15,19 +15,24 @@ const Prefix = "/api/v1"
 type Config struct {
 	// Logger receives internal errors. Required.
 	Logger *slog.Logger
+	// Middleware wraps every route (tenant resolution); nil for none.
+	Middleware func(http.Handler) http.Handler
 }
 
 // Register mounts the /api/v1 routes on mux. Every route is registered with
 // and without its trailing slash.
 func Register(mux *http.ServeMux, cfg Config) {
 	h := &handlers{logger: cfg.Logger}
-	handle(mux, "GET", "", h.index)
-}
-
-// handle registers pattern under Prefix both with and without a trailing slash.
-func handle(mux *http.ServeMux, method, path string, fn http.HandlerFunc) {
-	mux.HandleFunc(method+" "+Prefix+path+"/{$}", fn)
-	mux.HandleFunc(method+" "+Prefix+path, fn)
+	wrap := cfg.Middleware
+	if wrap == nil {
+		wrap = func(h http.Handler) http.Handler { return h }
+	}
+	handle := func(method, path string, fn http.HandlerFunc) {
+		// Every route answers with and without its trailing slash.
+		mux.Handle(method+" "+Prefix+path+"/{$}", wrap(fn))
+		mux.Handle(method+" "+Prefix+path, wrap(fn))
+	}
+	handle("GET", "", h.index)
 }
 
 type handlers struct {

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/clientiq/clientiq/internal/dbtest"
+)
+
+const versionQuery = `{"query":"{ version }"}`
+
+// getJSON fetches path and decodes its JSON body.
+func getJSON(t *testing.T, s *server, path string) (int, map[string]any) {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get(s.url(path))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var body map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body), "GET %s", path)
+	return resp.StatusCode, body
+}
+
+func TestServeRefusesAnUnmigratedDatabase(t *testing.T) {
+	t.Parallel()
+	db := dbtest.NewWith(t, &dbtest.Options{Empty: true})
+
+	res := runCLI(t, time.Minute, newEnv(t, db.URL), "serve")
+
+	require.Equal(t, exitFailure, res.code, res.String())
+	require.Contains(t, res.stderr, "clientiq migrate", res.String())
+	require.NotContains(t, res.stderr, "panic", res.String())
+}
+
+func TestServeAnswersHealthGraphQLAndNotFound(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	s := startServer(t, newEnv(t, db.URL))
+
+	t.Run("detailed health reports the database ok", func(t *testing.T) {
+		t.Parallel()
+
+		status, body := getJSON(t, s, "/health/detailed/")
+
+		require.Equal(t, http.StatusOK, status, "%v", body)
+		components, ok := body["components"].(map[string]any)
+		require.True(t, ok, "%v", body)
+		database, ok := components["database"].(map[string]any)
+		require.True(t, ok, "%v", body)
+		require.Equal(t, "ok", database["status"])
+	})
+
+	t.Run("GraphQL answers the version query", func(t *testing.T) {
+		t.Parallel()
+
+		client := &http.Client{Timeout: 10 * time.Second}
+		resp, err := client.Post(s.url("/graphql"), "application/json", strings.NewReader(versionQuery))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		var body struct {
+			Data struct {
+				Version string `json:"version"`
+			} `json:"data"`
+			Errors []any `json:"errors"`
+		}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+		require.Empty(t, body.Errors)
+		require.NotEmpty(t, body.Data.Version)
+	})
+
+	t.Run("an unknown route answers the 404 envelope", func(t *testing.T) {
+		t.Parallel()
+
+		status, body := getJSON(t, s, "/nope")
+
+		require.Equal(t, http.StatusNotFound, status)
+		require.Equal(t, false, body["success"])
+		errBody, ok := body["error"].(map[string]any)
+		require.True(t, ok, "%v", body)
+		require.Equal(t, "NOT_FOUND", errBody["code"])
+		require.NotEmpty(t, errBody["message"])
+	})
+}
+
+func TestServeFinishesInFlightRequestOnSIGTERMAndExitsZero(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	const shutdownTimeout = 10 * time.Second
+	s := startServer(t, newEnv(t, db.URL).with("SHUTDOWN_TIMEOUT", shutdownTimeout.String()))
+
+	// A raw connection, so the request can stop half-way through its body:
+	// the handler is then in flight, reading, when the signal arrives.
+	conn, err := net.Dial("tcp", s.addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	half := len(versionQuery) / 2
+	_, err = fmt.Fprintf(conn, "POST /graphql HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		s.addr, len(versionQuery), versionQuery[:half])
+	require.NoError(t, err)
+	time.Sleep(300 * time.Millisecond)
+
+	s.signal(t, syscall.SIGTERM)
+	time.Sleep(500 * time.Millisecond)
+
+	// The listener is closed at once: new connections are refused while the
+	// in-flight request is still being served.
+	if c, err := net.DialTimeout("tcp", s.addr, time.Second); err == nil {
+		_ = c.Close()
+		t.Fatalf("a new connection was accepted after SIGTERM\nstderr:\n%s", s.stderr)
+	}
+
+	_, err = io.WriteString(conn, versionQuery[half:])
+	require.NoError(t, err)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(shutdownTimeout)))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err, "stderr:\n%s", s.stderr)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var body struct {
+		Data struct {
+			Version string `json:"version"`
+		} `json:"data"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+	require.NotEmpty(t, body.Data.Version)
+
+	code := s.wait(t, shutdownTimeout)
+	require.Equal(t, exitOK, code, "stderr:\n%s", s.stderr)
+	require.NotContains(t, s.stderr.String(), "panic")
+}
