@@ -24,6 +24,10 @@ build: ## build bin/clientiq
 test: services fmt-check vet verify-generate ## check formatting, vet, generated code, then run every test against real PostgreSQL and Redis
 	$(GO) test -race -count=1 -timeout 20m ./...
 
+.PHONY: bench
+bench: services ## run the Go benchmarks (provisioning, migrations)
+	$(GO) test -run '^$$' -bench . -benchtime 200x -timeout 30m ./internal/tenant/
+
 .PHONY: services
 services: ## make sure PostgreSQL and Redis run (installs them when missing and root)
 	@bash scripts/services.sh all

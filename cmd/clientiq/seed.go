@@ -7,12 +7,15 @@ import (
 
 	"github.com/clientiq/clientiq/internal/config"
 	"github.com/clientiq/clientiq/internal/demo"
+	"github.com/clientiq/clientiq/internal/tenant"
 )
 
 func seedFlags(fs *flag.FlagSet) func(context.Context, *env) error {
 	force := fs.Bool("force", false, "seed outside the local profile too")
 	return func(ctx context.Context, e *env) error {
-		d, err := open(ctx, e, false)
+		// With the cache: provisioning invalidates the hosts a running
+		// server may have cached as unknown.
+		d, err := open(ctx, e, true)
 		if err != nil {
 			return err
 		}
@@ -20,7 +23,15 @@ func seedFlags(fs *flag.FlagSet) func(context.Context, *env) error {
 		if d.cfg.Profile != config.ProfileLocal && !*force {
 			return usageError{"demo data is only seeded in the local profile (use --force to override)"}
 		}
-		res, err := demo.Seed(ctx, d.ent, d.cfg.BaseDomain)
+		svc, err := d.tenantService()
+		if err != nil {
+			return err
+		}
+		create := func(ctx context.Context, slug, name, domain string) error {
+			_, err := svc.Create(ctx, tenant.CreateInput{Slug: slug, Name: name, Domain: domain})
+			return err
+		}
+		res, err := demo.Seed(ctx, create, d.cfg.BaseDomain)
 		if err != nil {
 			return err
 		}

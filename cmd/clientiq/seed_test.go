@@ -32,6 +32,24 @@ func TestSeed(t *testing.T) {
 		require.Equal(t, 1, n)
 	})
 
+	t.Run("the seeded tenant is provisioned, so migrate stays clean", func(t *testing.T) {
+		t.Parallel()
+		ctx := context.Background()
+		db := dbtest.New(t)
+		env := newEnv(t, db.URL)
+
+		seed := runCLI(t, time.Minute, env, "seed", "--force")
+		require.Equal(t, exitOK, seed.code, seed.String())
+		migrate := runCLI(t, time.Minute, env, "migrate")
+
+		require.Equal(t, exitOK, migrate.code, migrate.String())
+		require.Contains(t, migrate.stdout, "0 schema(s) behind", migrate.String())
+		var schemaExists bool
+		require.NoError(t, db.Pool.QueryRow(ctx,
+			"SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'tenant_acme')").Scan(&schemaExists))
+		require.True(t, schemaExists)
+	})
+
 	t.Run("without --force outside the local profile exits two", func(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()

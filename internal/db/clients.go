@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"entgo.io/ent/dialect"
@@ -74,24 +75,43 @@ func (c *Clients) TenantTx(ctx context.Context, fn func(tx *ent.Tx) error) error
 	return WithTx(ctx, client, fn)
 }
 
-// WithTx runs fn in a transaction of client.
-func WithTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) (err error) {
+// WithTx runs fn in a transaction of client, committing when fn returns nil
+// and rolling back otherwise.
+func WithTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) error {
 	tx, err := client.Tx(ctx)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
+	// returned is set once fn came back normally. Any other way out of fn
+	// rolls back here: a panic (which keeps unwinding) and runtime.Goexit
+	// (t.FailNow in a test), which recover cannot see and which would leave
+	// the transaction, and its pooled connection, open for good.
+	returned := false
 	defer func() {
-		if v := recover(); v != nil {
+		if !returned {
 			_ = tx.Rollback()
-			panic(v)
 		}
 	}()
-	if err := fn(tx); err != nil {
+	err = fn(tx)
+	returned = true
+	if err != nil {
 		_ = tx.Rollback()
-		return err
+		return txContextErr(ctx, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit transaction: %w", err)
+		return fmt.Errorf("commit transaction: %w", txContextErr(ctx, err))
 	}
 	return nil
+}
+
+// txContextErr names the context as the cause when err is sql.ErrTxDone
+// and ctx has ended: database/sql rolls a transaction back by itself when
+// its context ends, and the statements and Commit after that answer
+// ErrTxDone, which reads like a bug in the caller rather than a
+// cancellation or timeout.
+func txContextErr(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil && errors.Is(err, sql.ErrTxDone) {
+		return fmt.Errorf("%w: %w", cerr, err)
+	}
+	return err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -105,7 +106,18 @@ func smallClients(t *testing.T, url string) (*db.Clients, *pgxpool.Pool) {
 	sqlDB := stdlib.OpenDBFromPool(pool)
 	t.Cleanup(func() {
 		_ = sqlDB.Close()
-		pool.Close()
+		// Close waits for every acquired connection; a transaction left
+		// open would make it wait forever, so bound it and say why.
+		closed := make(chan struct{})
+		go func() {
+			pool.Close()
+			close(closed)
+		}()
+		select {
+		case <-closed:
+		case <-time.After(10 * time.Second):
+			t.Error("a connection was never released (leaked transaction?)")
+		}
 	})
 	return db.NewClients(sqlDB), pool
 }
@@ -222,15 +234,18 @@ func TestClientsPublic(t *testing.T) {
 	t.Run("refuses tenant entities inside a public transaction", func(t *testing.T) {
 		t.Parallel()
 
+		errs := map[string]error{}
 		err := db.WithTx(ctx, f.clients.Public(), func(tx *ent.Tx) error {
 			for name, op := range denied {
-				err := op(ctx, tx.Client())
-				require.ErrorIs(t, err, tenancy.ErrNoTenant, name)
+				errs[name] = op(ctx, tx.Client())
 			}
 			_, err := tx.Tenant.Query().Count(ctx)
 			return err
 		})
-		require.NoError(t, err)
+		require.NoError(t, err, "no denied statement reached PostgreSQL and aborted the transaction")
+		for name, err := range errs {
+			require.ErrorIs(t, err, tenancy.ErrNoTenant, name)
+		}
 	})
 
 	t.Run("refuses tenant entities before sending any SQL", func(t *testing.T) {
@@ -313,7 +328,7 @@ func TestClientsTenantIsolation(t *testing.T) {
 
 	f := newClientsFixture(t)
 	projectsA := f.seed(t, f.ctxA, 3)
-	projectsB := f.seed(t, f.ctxB, 2)
+	f.seed(t, f.ctxB, 2)
 	clientA, clientB := f.tenantClient(t, f.ctxA), f.tenantClient(t, f.ctxB)
 
 	t.Run("writes land in the tenant's own schema only", func(t *testing.T) {
@@ -398,7 +413,6 @@ func TestClientsTenantIsolation(t *testing.T) {
 		_, err := clientB.DataItem.Create().SetProjectID(projectsA[2].ID).SetTitle("bravo intruder").Save(f.ctxB)
 		require.Error(t, err, "the foreign key lives in bravo's schema, where alpha's project does not exist")
 		require.Equal(t, 3, rawCount(t, f.db.Pool, f.a.Schema, "data_items"))
-		_ = projectsB
 	})
 }
 
@@ -456,6 +470,32 @@ func TestClientsTenantTx(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 1, rawCount(t, f.db.Pool, f.b.Schema, "projects"))
 		require.Equal(t, 1, countA())
+	})
+
+	t.Run("rolls back when fn exits its goroutine", func(t *testing.T) {
+		// runtime.Goexit is what t.FailNow does inside fn; recover cannot
+		// see it, and a transaction left open would hold the only
+		// connection.
+		exited := make(chan struct{})
+		go func() {
+			defer close(exited)
+			_ = clients.TenantTx(f.ctxA, func(tx *ent.Tx) error {
+				if _, err := tx.Project.Create().SetName("alpha goexit").Save(f.ctxA); err != nil {
+					return err
+				}
+				runtime.Goexit()
+				return nil
+			})
+		}()
+		<-exited
+		require.Equal(t, 1, countA())
+
+		ctx, cancel := context.WithTimeout(f.ctxB, 5*time.Second)
+		defer cancel()
+		c, err := clients.Tenant(ctx)
+		require.NoError(t, err)
+		_, err = c.Project.Query().Count(ctx)
+		require.NoError(t, err, "the connection was released")
 	})
 
 	t.Run("rolls back when the context is cancelled mid-transaction", func(t *testing.T) {
@@ -580,8 +620,12 @@ func TestClientsCancellation(t *testing.T) {
 	})
 
 	t.Run("the pooled connection keeps the default search_path", func(t *testing.T) {
-		for _, ctx := range []context.Context{f.ctxA, f.ctxB, f.ctxA} {
-			assertOwnRows(t, ctx, map[context.Context]int{f.ctxA: 2, f.ctxB: 3}[ctx])
+		for _, tc := range []struct {
+			ctx  context.Context
+			want int
+		}{{f.ctxA, 2}, {f.ctxB, 3}, {f.ctxA, 2}} {
+			ctx := tc.ctx
+			assertOwnRows(t, ctx, tc.want)
 			require.NoError(t, clients.TenantTx(ctx, func(tx *ent.Tx) error {
 				_, err := tx.Project.Query().Count(ctx)
 				return err

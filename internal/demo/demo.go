@@ -6,13 +6,20 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/clientiq/clientiq/ent"
-	"github.com/clientiq/clientiq/ent/tenant"
-	"github.com/clientiq/clientiq/internal/db"
+	"github.com/clientiq/clientiq/internal/apperr"
 )
 
 // Slug is the demo tenant's slug.
 const Slug = "acme"
+
+// Name is the demo tenant's display name.
+const Name = "Acme Corporation"
+
+// CreateTenant provisions a tenant completely: its row, its primary domain
+// and its schema with every tenant migration (tenant.Service.Create does).
+// A taken slug must fail with an apperr CONFLICT whose Fields name "slug".
+// It is declared here, not imported, so demo depends on no other domain.
+type CreateTenant func(ctx context.Context, slug, name, domain string) error
 
 // Result says what Seed did.
 type Result struct {
@@ -22,35 +29,20 @@ type Result struct {
 }
 
 // Seed creates the demo tenant and its primary domain unless it exists.
-// It is idempotent: a second call creates nothing.
-func Seed(ctx context.Context, client *ent.Client, baseDomain string) (*Result, error) {
+// It is idempotent, also when run concurrently: a second call creates
+// nothing. It provisions through create rather than inserting rows, because
+// a tenant row without its schema breaks the next `clientiq migrate` and
+// every request to the tenant.
+func Seed(ctx context.Context, create CreateTenant, baseDomain string) (*Result, error) {
 	domain := Slug + "." + baseDomain
 	res := &Result{Slug: Slug, Domain: domain}
-	exists, err := client.Tenant.Query().Where(tenant.Slug(Slug)).Exist(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("look up demo tenant: %w", err)
-	}
-	if exists {
+	err := create(ctx, Slug, Name, domain)
+	if err == nil {
+		res.Created = true
 		return res, nil
 	}
-	tx, err := client.Tx(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("begin seed: %w", err)
+	if e := apperr.As(err); e.Code == apperr.CodeConflict && len(e.Fields["slug"]) > 0 {
+		return res, nil // seeded before, or concurrently
 	}
-	defer func() { _ = tx.Rollback() }()
-	t, err := tx.Tenant.Create().SetSlug(Slug).SetName("Acme Corporation").SetSchemaName("tenant_" + Slug).Save(ctx)
-	if err != nil {
-		if db.HasCode(err, db.CodeUniqueViolation) {
-			return res, nil // seeded concurrently
-		}
-		return nil, fmt.Errorf("create demo tenant: %w", err)
-	}
-	if _, err := tx.Domain.Create().SetDomain(domain).SetTenant(t).SetIsPrimary(true).Save(ctx); err != nil {
-		return nil, fmt.Errorf("create demo domain: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("commit seed: %w", err)
-	}
-	res.Created = true
-	return res, nil
+	return nil, fmt.Errorf("create demo tenant: %w", err)
 }

@@ -7,6 +7,7 @@ package health
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"sync"
 	"time"
@@ -133,7 +134,7 @@ func (h handler) detailed(w http.ResponseWriter, r *http.Request) {
 // run probes c within the timeout. The probe runs in its own goroutine so
 // that one which ignores its context (a driver stuck in a dial) cannot hold
 // the response past the timeout; it finishes on its own and its late result
-// is dropped.
+// is dropped (done is buffered, so it never blocks).
 func (h handler) run(ctx context.Context, c Check) Component {
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
 	defer cancel()
@@ -144,6 +145,13 @@ func (h handler) run(ctx context.Context, c Check) Component {
 	done := make(chan outcome, 1)
 	start := time.Now()
 	go func() {
+		// A panic here would escape the HTTP server's recovery and end the
+		// process; it marks the component failing instead.
+		defer func() {
+			if v := recover(); v != nil {
+				done <- outcome{err: errors.New("check panicked")}
+			}
+		}()
 		details, err := c.Run(ctx)
 		done <- outcome{details, err}
 	}()

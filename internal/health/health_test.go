@@ -316,3 +316,22 @@ func TestTimeout(t *testing.T) {
 		})
 	}
 }
+
+func TestPanickingCheck(t *testing.T) {
+	t.Parallel()
+
+	cfg := health.Config{
+		Database: health.Check{Name: "database", Run: func(context.Context) (map[string]any, error) {
+			panic("driver bug: postgres://user:secret@db")
+		}},
+		Cache: cacheCheck(cache.NewMemory(0)),
+	}
+	status, body := get(t, cfg, "/health/db/")
+	require.Equal(t, http.StatusServiceUnavailable, status)
+	require.Equal(t, "check panicked", body["error"])
+
+	status, body = get(t, cfg, "/health/detailed/")
+	require.Equal(t, http.StatusServiceUnavailable, status)
+	require.Equal(t, []any{"database"}, body["failing"])
+	require.NotContains(t, body["components"].(map[string]any)["database"], "secret")
+}

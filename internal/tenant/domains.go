@@ -2,7 +2,9 @@ package tenant
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -14,6 +16,9 @@ import (
 // across tenants: a taken one answers CONFLICT.
 func (s *Service) AddDomain(ctx context.Context, slug, domain string) (*Tenant, error) {
 	d, err := NormalizeDomain(domain)
+	if err == nil {
+		err = s.checkPlatformDomain(slug, d)
+	}
 	if err != nil {
 		return nil, apperr.Validation("invalid domain", map[string][]string{"domain": {err.Error()}})
 	}
@@ -86,4 +91,19 @@ func (s *Service) SetPrimary(ctx context.Context, slug, domain string) (*Tenant,
 	}
 	s.invalidateTenant(ctx, t)
 	return s.Get(ctx, slug)
+}
+
+// checkPlatformDomain refuses, as a tenant's domain, the base domain itself
+// (the platform) and any <label>.<BaseDomain> other than the tenant's own
+// <slug>.<BaseDomain>: the resolver reads those names as slugs, so a tenant
+// holding one would capture the requests of the tenant with that slug (or
+// keep that slug from ever being provisioned). d must be normalized.
+func (s *Service) checkPlatformDomain(slug, d string) error {
+	if d == s.baseDomain {
+		return errors.New("is the platform's domain")
+	}
+	if label, ok := strings.CutSuffix(d, "."+s.baseDomain); ok && !strings.Contains(label, ".") && label != slug {
+		return fmt.Errorf("is reserved for the tenant %q; a tenant's only name under %s is its own slug", label, s.baseDomain)
+	}
+	return nil
 }

@@ -1,10 +1,14 @@
 package tenant_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/clientiq/clientiq/internal/apperr"
@@ -12,6 +16,36 @@ import (
 	"github.com/clientiq/clientiq/internal/tenancy"
 	"github.com/clientiq/clientiq/internal/tenant"
 )
+
+// ttPurgeJob is a tenant_purge job in River's table.
+type ttPurgeJob struct {
+	Queue       string
+	State       string
+	ScheduledAt time.Time
+}
+
+// ttPurgeJobs returns the purge jobs enqueued for slug.
+func ttPurgeJobs(t *testing.T, pool *pgxpool.Pool, slug string) []ttPurgeJob {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `SELECT queue, state::text, scheduled_at FROM public.river_job
+		WHERE kind = $1 AND args->>'slug' = $2 ORDER BY id`, tenant.PurgeArgs{}.Kind(), slug)
+	require.NoError(t, err)
+	var out []ttPurgeJob
+	for rows.Next() {
+		var j ttPurgeJob
+		require.NoError(t, rows.Scan(&j.Queue, &j.State, &j.ScheduledAt))
+		out = append(out, j)
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+// ttWorkPurge runs the purge worker on a job for slug, as River would.
+func ttWorkPurge(t *testing.T, svc *tenant.Service, slug string) error {
+	t.Helper()
+	job := &river.Job[tenant.PurgeArgs]{JobRow: &rivertype.JobRow{Kind: tenant.PurgeArgs{}.Kind()}, Args: tenant.PurgeArgs{Slug: slug}}
+	return tenant.NewPurgeWorker(svc).Work(t.Context(), job)
+}
 
 func TestLifecycle(t *testing.T) {
 	t.Parallel()
@@ -249,5 +283,80 @@ func TestLifecycle(t *testing.T) {
 		got, err = svc.Get(ctx, first.Slug)
 		require.NoError(t, err)
 		require.Equal(t, []tenant.Domain{{Domain: custom, IsPrimary: true}, {Domain: defaultDomain}}, got.Domains)
+	})
+
+	t.Run("DeleteEnqueuesOnePurgeJobAtTheDueTime", func(t *testing.T) {
+		t.Parallel()
+
+		slug := ttCreate(t, svc, ttSlug()).Slug
+		ctx := t.Context()
+
+		_, due, err := svc.Delete(ctx, slug)
+
+		require.NoError(t, err)
+		jobs := ttPurgeJobs(t, env.Pool, slug)
+		require.Len(t, jobs, 1)
+		require.Equal(t, "maintenance", jobs[0].Queue)
+		require.Equal(t, string(rivertype.JobStateScheduled), jobs[0].State)
+		require.WithinDuration(t, due, jobs[0].ScheduledAt, time.Millisecond)
+
+		// Deleting again, or again after a restore, keeps the one job.
+		_, _, err = svc.Delete(ctx, slug)
+		require.NoError(t, err)
+		_, err = svc.Restore(ctx, slug)
+		require.NoError(t, err)
+		_, _, err = svc.Delete(ctx, slug)
+		require.NoError(t, err)
+		require.Len(t, ttPurgeJobs(t, env.Pool, slug), 1)
+	})
+
+	t.Run("PurgeJobWaitsUntilDue", func(t *testing.T) {
+		t.Parallel()
+
+		tn := ttCreate(t, svc, ttSlug())
+		_, due, err := svc.Delete(t.Context(), tn.Slug)
+		require.NoError(t, err)
+
+		err = ttWorkPurge(t, svc, tn.Slug)
+
+		var snooze *river.JobSnoozeError
+		require.ErrorAs(t, err, &snooze)
+		require.InDelta(t, time.Until(due).Seconds(), snooze.Duration.Seconds(), 60)
+		require.True(t, ttSchemaExists(t, env.Pool, tn.Schema))
+	})
+
+	t.Run("PurgeJobDropsADueTenant", func(t *testing.T) {
+		t.Parallel()
+
+		quick := ttService(t, env.Pool, cache.NewMemory(0), env.Base, time.Nanosecond)
+		tn := ttCreate(t, quick, ttSlug())
+		_, _, err := quick.Delete(t.Context(), tn.Slug)
+		require.NoError(t, err)
+
+		require.NoError(t, ttWorkPurge(t, quick, tn.Slug))
+
+		require.False(t, ttSchemaExists(t, env.Pool, tn.Schema))
+		_, err = quick.Get(t.Context(), tn.Slug)
+		ttRequireCode(t, err, apperr.CodeNotFound)
+		require.NoError(t, ttWorkPurge(t, quick, tn.Slug), "a job for a purged tenant completes")
+	})
+
+	t.Run("PurgeJobLeavesARestoredTenant", func(t *testing.T) {
+		t.Parallel()
+
+		quick := ttService(t, env.Pool, cache.NewMemory(0), env.Base, time.Nanosecond)
+		tn := ttCreate(t, quick, ttSlug())
+		_, _, err := quick.Delete(t.Context(), tn.Slug)
+		require.NoError(t, err)
+		_, err = quick.Restore(t.Context(), tn.Slug)
+		require.NoError(t, err)
+
+		err = ttWorkPurge(t, quick, tn.Slug)
+
+		require.NoError(t, err, "no snooze: the restored tenant's job is done")
+		require.True(t, ttSchemaExists(t, env.Pool, tn.Schema))
+		got, err := quick.Get(t.Context(), tn.Slug)
+		require.NoError(t, err)
+		require.Equal(t, tenancy.StatusActive, got.Status)
 	})
 }

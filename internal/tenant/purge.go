@@ -30,11 +30,17 @@ type PurgeArgs struct {
 func (PurgeArgs) Kind() string { return "tenant_purge" }
 
 // InsertOpts puts purges on the maintenance queue, one pending per tenant.
+// River requires a custom ByState to hold available, pending, running and
+// scheduled (it refuses the insert otherwise); retryable is added so a purge
+// that failed once is not doubled by a new deletion.
 func (PurgeArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{
 		Queue:       "maintenance",
 		MaxAttempts: 10,
-		UniqueOpts:  river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable}},
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+			rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+		}},
 	}
 }
 

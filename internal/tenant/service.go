@@ -69,7 +69,7 @@ func NewService(cfg Config) (*Service, error) {
 		pool:       cfg.Pool,
 		cache:      cfg.Cache,
 		logger:     cfg.Logger,
-		baseDomain: cmp.Or(cfg.BaseDomain, "localhost"),
+		baseDomain: strings.ToLower(strings.TrimSuffix(cmp.Or(cfg.BaseDomain, "localhost"), ".")),
 		grace:      cmp.Or(cfg.DeletionGrace, 30*24*time.Hour),
 		jobs:       cfg.Jobs,
 		migrations: files,
@@ -114,7 +114,8 @@ func (s *Service) LatestVersion() string {
 func (s *Service) Create(ctx context.Context, in CreateInput) (*Tenant, error) {
 	in.Slug = strings.TrimSpace(in.Slug)
 	in.Name = strings.TrimSpace(in.Name)
-	if in.Domain == "" {
+	defaulted := in.Domain == ""
+	if defaulted {
 		in.Domain = in.Slug + "." + s.baseDomain
 	}
 	fe := apperr.FieldErrors{}
@@ -127,6 +128,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Tenant, error) {
 		fe.Add("name", "must be 1 to 200 characters long")
 	}
 	domain, derr := NormalizeDomain(in.Domain)
+	if derr == nil && !defaulted {
+		derr = s.checkPlatformDomain(in.Slug, domain)
+	}
 	if derr != nil {
 		fe.Add("domain", derr.Error())
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/clientiq/clientiq/internal/cache"
 	"github.com/clientiq/clientiq/internal/dbmigrate"
 	"github.com/clientiq/clientiq/internal/dbtest"
+	"github.com/clientiq/clientiq/internal/jobs"
 	"github.com/clientiq/clientiq/internal/tenancy"
 	"github.com/clientiq/clientiq/internal/tenant"
 )
@@ -57,10 +58,15 @@ func ttNewWith(t *testing.T, store cache.Store, base string) *ttEnv {
 	return &ttEnv{DB: d, Pool: d.Pool, Svc: ttService(t, d.Pool, store, base, 0), Cache: store, Base: base}
 }
 
-// ttService returns a Service on pool (grace 0: the default 30 days).
+// ttService returns a Service on pool (grace 0: the default 30 days) with
+// an insert-only River client, as the binary wires it.
 func ttService(t *testing.T, pool *pgxpool.Pool, store cache.Store, base string, grace time.Duration) *tenant.Service {
 	t.Helper()
-	svc, err := tenant.NewService(tenant.Config{Pool: pool, Cache: store, Logger: ttLogger(t), BaseDomain: base, DeletionGrace: grace})
+	inserter, err := jobs.NewInserter(pool, ttLogger(t))
+	require.NoError(t, err)
+	svc, err := tenant.NewService(tenant.Config{
+		Pool: pool, Cache: store, Logger: ttLogger(t), BaseDomain: base, DeletionGrace: grace, Jobs: inserter,
+	})
 	require.NoError(t, err)
 	return svc
 }
@@ -218,6 +224,19 @@ func TestCreate(t *testing.T) {
 		require.Equal(t, want, got.Domains)
 	})
 
+	t.Run("AcceptsItsOwnSubdomainOrADeeperOneGivenExplicitly", func(t *testing.T) {
+		t.Parallel()
+
+		for _, d := range []string{"%s.EXAMPLE.test", "shop.%s.example.test"} {
+			slug := ttSlug()
+
+			tn, err := env.Svc.Create(t.Context(), tenant.CreateInput{Slug: slug, Name: "N", Domain: fmt.Sprintf(d, slug)})
+
+			require.NoError(t, err)
+			require.Equal(t, strings.ToLower(fmt.Sprintf(d, slug)), tn.Domains[0].Domain)
+		}
+	})
+
 	t.Run("LongSlugGetsAShortValidSchemaName", func(t *testing.T) {
 		t.Parallel()
 
@@ -279,6 +298,8 @@ func TestCreateRejectsInvalidInput(t *testing.T) {
 		{"DomainLeadingHyphenLabel", tenant.CreateInput{Slug: "acme", Name: "N", Domain: "-acme.example.com"}, []string{"domain"}},
 		{"DomainWithPath", tenant.CreateInput{Slug: "acme", Name: "N", Domain: "acme.example.com/x"}, []string{"domain"}},
 		{"EverythingWrong", tenant.CreateInput{Slug: "A", Name: "", Domain: "bad domain"}, []string{"slug", "name", "domain"}},
+		{"DomainIsThePlatformDomain", tenant.CreateInput{Slug: "acme", Name: "N", Domain: strings.ToUpper(env.Base) + "."}, []string{"domain"}},
+		{"DomainIsAnotherSlugsSubdomain", tenant.CreateInput{Slug: "acme", Name: "N", Domain: "other." + env.Base}, []string{"domain"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
