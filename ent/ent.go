@@ -12,11 +12,18 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/clientiq/clientiq/ent/auditevent"
 	"github.com/clientiq/clientiq/ent/dataitem"
 	"github.com/clientiq/clientiq/ent/domain"
+	"github.com/clientiq/clientiq/ent/invitation"
+	"github.com/clientiq/clientiq/ent/member"
 	"github.com/clientiq/clientiq/ent/project"
+	"github.com/clientiq/clientiq/ent/refreshtoken"
+	"github.com/clientiq/clientiq/ent/role"
 	"github.com/clientiq/clientiq/ent/schemaversion"
 	"github.com/clientiq/clientiq/ent/tenant"
+	"github.com/clientiq/clientiq/ent/user"
+	"github.com/clientiq/clientiq/ent/usertoken"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -77,11 +84,18 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
+			auditevent.Table:    auditevent.ValidColumn,
 			dataitem.Table:      dataitem.ValidColumn,
 			domain.Table:        domain.ValidColumn,
+			invitation.Table:    invitation.ValidColumn,
+			member.Table:        member.ValidColumn,
 			project.Table:       project.ValidColumn,
+			refreshtoken.Table:  refreshtoken.ValidColumn,
+			role.Table:          role.ValidColumn,
 			schemaversion.Table: schemaversion.ValidColumn,
 			tenant.Table:        tenant.ValidColumn,
+			user.Table:          user.ValidColumn,
+			usertoken.Table:     usertoken.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -9,19 +9,32 @@ import (
 
 // TenantTables lists the tables that exist in every tenant schema.
 var TenantTables = []string{
+	"audit_events",
 	"data_items",
+	"invitations",
+	"members",
+	"member_roles",
 	"projects",
+	"roles",
 }
 
 // ScopedSchemaConfig places every tenant-scoped table in tenantSchema and
 // every public table in "public".
 func ScopedSchemaConfig(tenantSchema string) SchemaConfig {
 	return SchemaConfig{
+		AuditEvent:    tenantSchema,
 		DataItem:      tenantSchema,
 		Domain:        "public",
+		Invitation:    tenantSchema,
+		Member:        tenantSchema,
+		MemberRoles:   tenantSchema,
 		Project:       tenantSchema,
+		RefreshToken:  "public",
+		Role:          tenantSchema,
 		SchemaVersion: "public",
 		Tenant:        "public",
+		User:          "public",
+		UserToken:     "public",
 	}
 }
 
@@ -40,8 +53,16 @@ func DenyTenantEntities(c *Client, err error) {
 	}
 	_ = deny
 	_ = denyMut
+	c.AuditEvent.Intercept(deny)
+	c.AuditEvent.Use(denyMut)
 	c.DataItem.Intercept(deny)
 	c.DataItem.Use(denyMut)
+	c.Invitation.Intercept(deny)
+	c.Invitation.Use(denyMut)
+	c.Member.Intercept(deny)
+	c.Member.Use(denyMut)
 	c.Project.Intercept(deny)
 	c.Project.Use(denyMut)
+	c.Role.Intercept(deny)
+	c.Role.Use(denyMut)
 }

@@ -7,11 +7,19 @@ import "context"
 // SchemaConfig represents alternative schema names for all tables
 // that can be passed at runtime.
 type SchemaConfig struct {
+	AuditEvent    string // AuditEvent table.
 	DataItem      string // DataItem table.
 	Domain        string // Domain table.
+	Invitation    string // Invitation table.
+	Member        string // Member table.
+	MemberRoles   string // Member-roles->Role table.
 	Project       string // Project table.
+	RefreshToken  string // RefreshToken table.
+	Role          string // Role table.
 	SchemaVersion string // SchemaVersion table.
 	Tenant        string // Tenant table.
+	User          string // User table.
+	UserToken     string // UserToken table.
 }
 
 type schemaCtxKey struct{}

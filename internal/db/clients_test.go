@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -496,6 +497,26 @@ func TestClientsTenantTx(t *testing.T) {
 		require.NoError(t, err)
 		_, err = c.Project.Query().Count(ctx)
 		require.NoError(t, err, "the connection was released")
+	})
+
+	t.Run("a commit after the context ended reports the context", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(f.ctxA)
+		defer cancel()
+		err := clients.TenantTx(ctx, func(tx *ent.Tx) error {
+			if _, err := tx.Project.Create().SetName("alpha cancelled before commit").Save(ctx); err != nil {
+				return err
+			}
+			cancel()
+			// database/sql rolls the transaction back on its own once the
+			// context ends; wait for it, then let WithTx try to commit.
+			require.Eventually(t, func() bool {
+				_, err := tx.Project.Query().Count(context.Background())
+				return errors.Is(err, sql.ErrTxDone)
+			}, 5*time.Second, time.Millisecond)
+			return nil
+		})
+		require.ErrorIs(t, err, context.Canceled)
+		require.Equal(t, 1, countA())
 	})
 
 	t.Run("rolls back when the context is cancelled mid-transaction", func(t *testing.T) {

@@ -47,7 +47,7 @@ func TestDomains(t *testing.T) {
 		_, err := svc.AddDomain(t.Context(), owner.Slug, "taken.example.com")
 		require.NoError(t, err)
 
-		for _, d := range []string{"TAKEN.example.com", "taken.example.com.", owner.Slug + "." + env.Base} {
+		for _, d := range []string{"TAKEN.example.com", "taken.example.com."} {
 			_, err = svc.AddDomain(t.Context(), other.Slug, d)
 			ttRequireField(t, err, apperr.CodeConflict, "domain")
 		}
