@@ -2,12 +2,17 @@
 // (*.graphqls), thin resolvers, and the gqlgen server set-up.
 package graph
 
-import "github.com/clientiq/clientiq/ent"
+import (
+	"github.com/clientiq/clientiq/internal/auth"
+	"github.com/clientiq/clientiq/internal/db"
+)
 
 // Resolver is the root resolver; it holds the services resolvers call.
 type Resolver struct {
-	// Client is the public-schema ent client.
-	Client *ent.Client
+	// Clients hands out the public and tenant-scoped ent clients.
+	Clients *db.Clients
+	// Auth runs the identity flows.
+	Auth *auth.Service
 	// Version is reported by the version query.
 	Version string
 }

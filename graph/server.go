@@ -16,16 +16,19 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/graph/generated"
 	"github.com/clientiq/clientiq/internal/apperr"
+	"github.com/clientiq/clientiq/internal/auth"
+	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/reqinfo"
 )
 
 // Config configures the GraphQL handler.
 type Config struct {
-	// Client is the public-schema ent client.
-	Client *ent.Client
+	// Clients hands out the public and tenant-scoped ent clients.
+	Clients *db.Clients
+	// Auth runs the identity flows.
+	Auth *auth.Service
 	// Logger receives internal errors with their detail. Required.
 	Logger *slog.Logger
 	// Version is answered by the version query.
@@ -42,7 +45,8 @@ func NewHandler(cfg Config) http.Handler {
 		cfg.OperationTimeout = 10 * time.Second
 	}
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{
-		Resolvers: &Resolver{Client: cfg.Client, Version: cfg.Version},
+		Resolvers:  &Resolver{Clients: cfg.Clients, Auth: cfg.Auth, Version: cfg.Version},
+		Directives: directives(),
 	}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})

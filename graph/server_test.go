@@ -18,6 +18,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/clientiq/clientiq/internal/apperr"
+	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/dbtest"
 	"github.com/clientiq/clientiq/internal/reqinfo"
 )
@@ -76,7 +77,7 @@ func newTestHandler(t *testing.T, introspection bool) *testHandler {
 	t.Helper()
 	logger, logs := newLogger()
 	h := NewHandler(Config{
-		Client:        dbtest.New(t).Ent,
+		Clients:       db.NewClients(dbtest.New(t).SQL),
 		Logger:        logger,
 		Version:       "test-1",
 		Introspection: introspection,

@@ -10,13 +10,17 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/clientiq/clientiq/ent"
+	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/clientiq/clientiq/internal/cache"
 	"github.com/clientiq/clientiq/internal/config"
 	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/jobs"
+	"github.com/clientiq/clientiq/internal/notify"
+	"github.com/clientiq/clientiq/internal/tenancy"
 	"github.com/clientiq/clientiq/internal/tenant"
 )
 
@@ -116,4 +120,43 @@ func (d *deps) workers(svc *tenant.Service) *river.Workers {
 	w := jobs.Register()
 	river.AddWorker(w, tenant.NewPurgeWorker(svc))
 	return w
+}
+
+// authService builds the identity service: the key ring (a generated key in
+// the local and test profiles when none is configured, with a warning), the
+// bounded argon2id pool, and the tenant provisioner for self-service signup.
+func (d *deps) authService(ctx context.Context, tenants *tenant.Service) (*auth.Service, error) {
+	j := d.cfg.JWT
+	keys, generated, err := auth.NewKeyRing(auth.KeyRingConfig{
+		Secret: j.Secret, PreviousSecrets: j.PreviousSecrets,
+		PrivateKeyFile: j.PrivateKeyFile, PreviousPublicKeyFiles: j.PreviousPublicKeyFiles,
+		Generate: d.cfg.IsDevelopment(), Issuer: j.Issuer, Audience: j.Audience, AccessTTL: j.AccessTTL,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if generated {
+		d.logger.WarnContext(ctx, "jwt_development_key",
+			slog.String("detail", "no JWT_SECRET or JWT_PRIVATE_KEY_FILE: tokens are signed with a generated key and die with the process"))
+	}
+	return auth.NewService(auth.Config{
+		Pool: d.db.Pool, Keys: keys, Hasher: auth.NewHasher(auth.DefaultArgon2, 0), Cache: d.cache,
+		Logger: d.logger, Tenants: provisioner{tenants}, Notifier: notify.Log{Logger: d.logger},
+		RefreshTTL: j.RefreshTTL,
+	}), nil
+}
+
+// provisioner adapts the tenant service to what auth's signup needs.
+type provisioner struct{ svc *tenant.Service }
+
+func (p provisioner) CreateTx(ctx context.Context, tx pgx.Tx, in auth.ProvisionInput) (*tenancy.Tenant, error) {
+	t, err := p.svc.CreateTx(ctx, tx, tenant.CreateInput{Slug: in.Slug, Name: in.Name})
+	if err != nil {
+		return nil, err
+	}
+	return &t.Tenant, nil
+}
+
+func (p provisioner) Created(ctx context.Context, t *tenancy.Tenant) {
+	p.svc.Created(ctx, &tenant.Tenant{Tenant: *t})
 }

@@ -5,9 +5,9 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/clientiq/clientiq/internal/config"
 	"github.com/clientiq/clientiq/internal/demo"
-	"github.com/clientiq/clientiq/internal/tenant"
 )
 
 func seedFlags(fs *flag.FlagSet) func(context.Context, *env) error {
@@ -23,15 +23,22 @@ func seedFlags(fs *flag.FlagSet) func(context.Context, *env) error {
 		if d.cfg.Profile != config.ProfileLocal && !*force {
 			return usageError{"demo data is only seeded in the local profile (use --force to override)"}
 		}
-		svc, err := d.tenantService()
+		tenants, err := d.tenantService()
 		if err != nil {
 			return err
 		}
-		create := func(ctx context.Context, slug, name, domain string) error {
-			_, err := svc.Create(ctx, tenant.CreateInput{Slug: slug, Name: name, Domain: domain})
+		authSvc, err := d.authService(ctx, tenants)
+		if err != nil {
 			return err
 		}
-		res, err := demo.Seed(ctx, create, d.cfg.BaseDomain)
+		signup := func(ctx context.Context, o demo.Owner) error {
+			_, err := authSvc.Signup(ctx, auth.SignupInput{
+				Email: o.Email, Password: o.Password, Name: o.Name,
+				TenantName: o.TenantName, TenantSlug: o.TenantSlug,
+			}, auth.Meta{})
+			return err
+		}
+		res, err := demo.Seed(ctx, signup, d.cfg.BaseDomain)
 		if err != nil {
 			return err
 		}
@@ -40,6 +47,7 @@ func seedFlags(fs *flag.FlagSet) func(context.Context, *env) error {
 			return nil
 		}
 		fmt.Fprintf(e.stdout, "seeded demo tenant %q at %s\n", res.Slug, res.Domain)
+		fmt.Fprintf(e.stdout, "  owner login: %s / %s   (shown once; only its hash is stored)\n", res.OwnerEmail, res.OwnerPassword)
 		return nil
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/clientiq/clientiq/graph"
+	"github.com/clientiq/clientiq/internal/apperr"
 	"github.com/clientiq/clientiq/internal/buildinfo"
 	"github.com/clientiq/clientiq/internal/config"
 	"github.com/clientiq/clientiq/internal/db"
@@ -97,8 +99,16 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 		Pool: d.db.Pool, Cache: d.cache, BaseDomain: cfg.BaseDomain,
 		AllowHeader: cfg.AllowTenantHeader, Logger: logger,
 	})
-	gql := resolver.Middleware(graph.WriteHTTPError)(graph.NewHandler(graph.Config{
-		Client:        d.ent,
+	authSvc, err := d.authService(ctx, tenants)
+	if err != nil {
+		return err
+	}
+	scoped := func(fail func(http.ResponseWriter, *http.Request, error), h http.Handler) http.Handler {
+		return resolver.Middleware(fail)(authSvc.Middleware(fail)(h))
+	}
+	gql := scoped(graph.WriteHTTPError, graph.NewHandler(graph.Config{
+		Clients:       db.NewClients(d.db.SQL),
+		Auth:          authSvc,
 		Logger:        logger,
 		Version:       buildinfo.Version(),
 		Introspection: !cfg.IsProduction(),
@@ -106,7 +116,17 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 	mux.Handle("/graphql", gql)
 	mux.Handle("/graphql/", gql)
 	restFail := func(w http.ResponseWriter, r *http.Request, err error) { rest.WriteError(w, r, logger, err) }
-	rest.Register(mux, rest.Config{Logger: logger, Middleware: resolver.Middleware(restFail)})
+	rest.Register(mux, rest.Config{Logger: logger, Middleware: func(h http.Handler) http.Handler { return scoped(restFail, h) }})
+	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
+		jwks := authSvc.Keys().JWKS()
+		if jwks == nil {
+			rest.WriteError(w, r, logger, apperr.New(apperr.CodeNotFound, "no public keys: tokens are signed with a shared secret"))
+			return
+		}
+		w.Header().Set("Content-Type", "application/jwk-set+json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		_ = json.NewEncoder(w).Encode(jwks)
+	})
 	if cfg.Playground == config.PlaygroundOn {
 		pg := playground.Handler("/playground", "/graphql")
 		mux.Handle("/playground", pg)

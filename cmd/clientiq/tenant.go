@@ -60,6 +60,8 @@ func tenantFlags(fs *flag.FlagSet) func(context.Context, *env) error {
 		if err != nil {
 			return err
 		}
+		// Before d.Close: the delayed second invalidation needs the cache.
+		defer svc.WaitForgotten()
 		one := func() (string, error) {
 			if len(pos) != 1 {
 				return "", usageError{"expected one tenant slug\n" + tenantUsage}

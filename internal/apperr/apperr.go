@@ -97,5 +97,10 @@ func As(err error) *Error {
 	return &Error{Code: CodeInternal, Message: "internal error", Cause: err}
 }
 
-// CodeOf returns err's code (INTERNAL when it carries none).
-func CodeOf(err error) Code { return As(err).Code }
+// CodeOf returns err's code (INTERNAL when it carries none, "" for nil).
+func CodeOf(err error) Code {
+	if err == nil {
+		return ""
+	}
+	return As(err).Code
+}

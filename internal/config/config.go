@@ -100,6 +100,12 @@ type Config struct {
 type JWTConfig struct {
 	// Secret (JWT_SECRET): HS256 secret of at least 32 bytes.
 	Secret string
+	// PreviousSecrets (JWT_PREVIOUS_SECRETS, comma-separated): still verify
+	// tokens during a key rotation's overlap window.
+	PreviousSecrets []string
+	// PreviousPublicKeyFiles (JWT_PREVIOUS_PUBLIC_KEY_FILES, comma-separated):
+	// Ed25519 PEM public keys that still verify during a rotation.
+	PreviousPublicKeyFiles []string
 	// PrivateKeyFile (JWT_PRIVATE_KEY_FILE): PEM Ed25519 private key; when set
 	// tokens are signed with EdDSA and Secret is ignored.
 	PrivateKeyFile string
@@ -161,6 +167,8 @@ var Vars = []Var{
 	{"ALLOW_TENANT_HEADER", "true", "honour the X-Tenant header"},
 	{"JWT_SECRET", "generated (local/test only)", "HS256 secret, at least 32 bytes"},
 	{"JWT_PRIVATE_KEY_FILE", "", "Ed25519 PEM private key (EdDSA); overrides JWT_SECRET"},
+	{"JWT_PREVIOUS_SECRETS", "", "comma-separated HS256 secrets still accepted during a rotation"},
+	{"JWT_PREVIOUS_PUBLIC_KEY_FILES", "", "comma-separated Ed25519 PEM public keys still accepted during a rotation"},
 	{"JWT_ISSUER", "clientiq", "iss claim"},
 	{"JWT_AUDIENCE", "clientiq-api", "aud claim"},
 	{"JWT_ACCESS_TTL", "15m", "access token lifetime (at most 15m)"},
@@ -228,15 +236,22 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.AllowTenantHeader = r.boolean("ALLOW_TENANT_HEADER", true)
 
 	c.JWT = JWTConfig{
-		Secret:         getenv("JWT_SECRET"),
-		PrivateKeyFile: r.str("JWT_PRIVATE_KEY_FILE", ""),
-		Issuer:         r.str("JWT_ISSUER", "clientiq"),
-		Audience:       r.str("JWT_AUDIENCE", "clientiq-api"),
-		AccessTTL:      r.duration("JWT_ACCESS_TTL", 15*time.Minute, 30*time.Second, 15*time.Minute),
-		RefreshTTL:     r.duration("JWT_REFRESH_TTL", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
+		Secret:                 getenv("JWT_SECRET"),
+		PrivateKeyFile:         r.str("JWT_PRIVATE_KEY_FILE", ""),
+		PreviousSecrets:        splitList(getenv("JWT_PREVIOUS_SECRETS")),
+		PreviousPublicKeyFiles: splitList(getenv("JWT_PREVIOUS_PUBLIC_KEY_FILES")),
+		Issuer:                 r.str("JWT_ISSUER", "clientiq"),
+		Audience:               r.str("JWT_AUDIENCE", "clientiq-api"),
+		AccessTTL:              r.duration("JWT_ACCESS_TTL", 15*time.Minute, 30*time.Second, 15*time.Minute),
+		RefreshTTL:             r.duration("JWT_REFRESH_TTL", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
 	}
 	if c.JWT.Secret != "" && len(c.JWT.Secret) < MinJWTSecretBytes {
 		r.fail("JWT_SECRET", fmt.Sprintf("too short: %d bytes, need at least %d (256 bits)", len(c.JWT.Secret), MinJWTSecretBytes))
+	}
+	for _, prev := range c.JWT.PreviousSecrets {
+		if len(prev) < MinJWTSecretBytes {
+			r.fail("JWT_PREVIOUS_SECRETS", fmt.Sprintf("each secret needs at least %d bytes", MinJWTSecretBytes))
+		}
 	}
 	if c.JWT.Secret != "" && isWeakSecret(c.JWT.Secret) {
 		r.fail("JWT_SECRET", "is a well-known default or has too little variety; generate one with `openssl rand -base64 48`")
@@ -486,4 +501,15 @@ func redactURL(s string) string {
 	}
 	u.RawQuery = ""
 	return u.String()
+}
+
+// splitList splits a comma-separated value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 
@@ -104,13 +105,17 @@ func WithTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) 
 	return nil
 }
 
-// txContextErr names the context as the cause when err is sql.ErrTxDone
-// and ctx has ended: database/sql rolls a transaction back by itself when
-// its context ends, and the statements and Commit after that answer
-// ErrTxDone, which reads like a bug in the caller rather than a
-// cancellation or timeout.
+// txContextErr names the context as the cause when ctx has ended and err
+// is one of the two errors a transaction answers for that reason, which
+// read like a bug or a broken connection rather than a cancellation or
+// timeout:
+//   - sql.ErrTxDone: database/sql rolls a transaction back by itself when
+//     its context ends, and Commit (or a statement) after that answers it;
+//   - driver.ErrBadConn: pgx's stdlib reports a statement refused because
+//     its context had already ended as "safe to retry", which database/sql
+//     retries outside a transaction but returns as is inside one.
 func txContextErr(ctx context.Context, err error) error {
-	if cerr := ctx.Err(); cerr != nil && errors.Is(err, sql.ErrTxDone) {
+	if cerr := ctx.Err(); cerr != nil && (errors.Is(err, sql.ErrTxDone) || errors.Is(err, driver.ErrBadConn)) {
 		return fmt.Errorf("%w: %w", cerr, err)
 	}
 	return err

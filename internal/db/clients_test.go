@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -264,6 +265,37 @@ func TestClientsPublic(t *testing.T) {
 		_, err := public.Tenant.Query().All(ctx)
 		require.Error(t, err)
 		require.NotErrorIs(t, err, tenancy.ErrNoTenant, "public entities do reach the database")
+	})
+
+	t.Run("refuses every tenant-scoped entity and serves every public one", func(t *testing.T) {
+		t.Parallel()
+
+		// Driven by the generated SchemaConfig, so an entity added later is
+		// covered without editing this test.
+		const marker = "tenant_marker"
+		cfg := reflect.ValueOf(ent.ScopedSchemaConfig(marker))
+		public := reflect.ValueOf(f.clients.Public()).Elem()
+		var scoped, shared int
+		for i := range cfg.NumField() {
+			name, schema := cfg.Type().Field(i).Name, cfg.Field(i).String()
+			require.Contains(t, []string{marker, "public"}, schema, "SchemaConfig.%s must be placed", name)
+			entClient := public.FieldByName(name)
+			if !entClient.IsValid() {
+				continue // an M2M join table has no client of its own
+			}
+			query := entClient.MethodByName("Query").Call(nil)[0]
+			out := query.MethodByName("Count").Call([]reflect.Value{reflect.ValueOf(ctx)})
+			err, _ := out[1].Interface().(error)
+			if schema == marker {
+				scoped++
+				require.ErrorIs(t, err, tenancy.ErrNoTenant, "public client counting %s", name)
+			} else {
+				shared++
+				require.NoError(t, err, "public client counting %s", name)
+			}
+		}
+		require.GreaterOrEqual(t, scoped, 2)
+		require.GreaterOrEqual(t, shared, 2)
 	})
 
 	t.Run("leaves tenant rows untouched", func(t *testing.T) {

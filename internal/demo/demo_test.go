@@ -8,132 +8,134 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/clientiq/clientiq/internal/apperr"
+	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/clientiq/clientiq/internal/cache"
 	"github.com/clientiq/clientiq/internal/dbtest"
 	"github.com/clientiq/clientiq/internal/demo"
+	"github.com/clientiq/clientiq/internal/tenancy"
 	"github.com/clientiq/clientiq/internal/tenant"
 )
 
 const baseDomain = "clientiq.test"
 
-// provisioner returns the production CreateTenant (tenant.Service.Create)
-// on pool.
-func provisioner(t *testing.T, pool *pgxpool.Pool) demo.CreateTenant {
+// signup returns the production SignupOwner (auth.Service.Signup with the
+// tenant service as provisioner) on pool.
+func signup(t *testing.T, pool *pgxpool.Pool) (demo.SignupOwner, *auth.Service) {
 	t.Helper()
-	svc, err := tenant.NewService(tenant.Config{
-		Pool:       pool,
-		Cache:      cache.NewMemory(0),
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-		BaseDomain: baseDomain,
-	})
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store := cache.NewMemory(0)
+	tenants, err := tenant.NewService(tenant.Config{Pool: pool, Cache: store, Logger: logger, BaseDomain: baseDomain})
 	require.NoError(t, err)
-	return func(ctx context.Context, slug, name, domain string) error {
-		_, err := svc.Create(ctx, tenant.CreateInput{Slug: slug, Name: name, Domain: domain})
+	keys, _, err := auth.NewKeyRing(auth.KeyRingConfig{Generate: true, Issuer: "test", Audience: "test"})
+	require.NoError(t, err)
+	svc := auth.NewService(auth.Config{Pool: pool, Keys: keys, Hasher: auth.NewHasher(auth.DefaultArgon2, 2),
+		Cache: store, Logger: logger, Tenants: provisionerFunc{tenants}})
+	return func(ctx context.Context, o demo.Owner) error {
+		_, err := svc.Signup(ctx, auth.SignupInput{Email: o.Email, Password: o.Password, Name: o.Name,
+			TenantName: o.TenantName, TenantSlug: o.TenantSlug}, auth.Meta{})
 		return err
+	}, svc
+}
+
+type provisionerFunc struct{ svc *tenant.Service }
+
+func (p provisionerFunc) CreateTx(ctx context.Context, tx pgx.Tx, in auth.ProvisionInput) (*tenancy.Tenant, error) {
+	t, err := p.svc.CreateTx(ctx, tx, tenant.CreateInput{Slug: in.Slug, Name: in.Name})
+	if err != nil {
+		return nil, err
 	}
+	return &t.Tenant, nil
 }
 
-// seeded is the demo data as it is in the database.
-type seeded struct {
-	tenants    int
-	domains    int
-	slug       string
-	domain     string
-	isPrimary  bool
-	schemaDone bool
+func (p provisionerFunc) Created(ctx context.Context, t *tenancy.Tenant) {
+	p.svc.Created(ctx, &tenant.Tenant{Tenant: *t})
 }
 
-func readSeeded(t *testing.T, pool *pgxpool.Pool) seeded {
+func counts(t *testing.T, pool *pgxpool.Pool) (tenants, users, owners int) {
 	t.Helper()
 	ctx := context.Background()
-	var s seeded
-	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM public.tenants").Scan(&s.tenants))
-	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM public.domains").Scan(&s.domains))
-	if s.tenants == 1 && s.domains == 1 {
-		require.NoError(t, pool.QueryRow(ctx, `SELECT t.slug, d.domain, d.is_primary,
-				EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = t.schema_name)
-					AND EXISTS (SELECT 1 FROM public.schema_versions v WHERE v.schema_name = t.schema_name)
-			FROM public.domains d JOIN public.tenants t ON t.id = d.tenant_id`).
-			Scan(&s.slug, &s.domain, &s.isPrimary, &s.schemaDone))
+	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM public.tenants").Scan(&tenants))
+	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM public.users").Scan(&users))
+	if tenants == 1 {
+		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM tenant_acme.members m
+			JOIN tenant_acme.member_roles mr ON mr.member_id = m.id JOIN tenant_acme.roles r ON r.id = mr.role_id
+			WHERE r.name = 'owner' AND m.status = 'active'`).Scan(&owners))
 	}
-	return s
+	return tenants, users, owners
 }
-
-// wantSeeded is the database after a successful seed: one tenant, its
-// primary domain, and its schema provisioned and migrated.
-var wantSeeded = seeded{tenants: 1, domains: 1, slug: "acme", domain: "acme." + baseDomain, isPrimary: true, schemaDone: true}
 
 func TestSeed(t *testing.T) {
 	t.Parallel()
 
-	t.Run("creates acme with its primary domain and schema once", func(t *testing.T) {
+	t.Run("creates acme with an owner who can log in, once", func(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
 		db := dbtest.New(t)
-		create := provisioner(t, db.Pool)
+		create, svc := signup(t, db.Pool)
 
 		first, err := demo.Seed(ctx, create, baseDomain)
 		require.NoError(t, err)
+		require.True(t, first.Created)
+		require.Equal(t, "acme."+baseDomain, first.Domain)
+		require.Equal(t, "owner@acme."+baseDomain, first.OwnerEmail)
+		require.GreaterOrEqual(t, len(first.OwnerPassword), 16)
+
 		second, err := demo.Seed(ctx, create, baseDomain)
 		require.NoError(t, err)
+		require.False(t, second.Created)
+		require.Empty(t, second.OwnerPassword, "the password is shown once")
 
-		require.Equal(t, &demo.Result{Created: true, Slug: demo.Slug, Domain: "acme." + baseDomain}, first)
-		require.Equal(t, &demo.Result{Created: false, Slug: demo.Slug, Domain: "acme." + baseDomain}, second)
-		require.Equal(t, wantSeeded, readSeeded(t, db.Pool))
+		tenants, users, owners := counts(t, db.Pool)
+		require.Equal(t, []int{1, 1, 1}, []int{tenants, users, owners})
+
+		var acme tenancy.Tenant
+		require.NoError(t, db.Pool.QueryRow(ctx, "SELECT id, slug, schema_name, status FROM public.tenants").
+			Scan(&acme.ID, &acme.Slug, &acme.Schema, &acme.Status))
+		tokens, err := svc.Login(tenancy.WithTenant(ctx, &acme), first.OwnerEmail, first.OwnerPassword, auth.Meta{})
+		require.NoError(t, err)
+		require.NotEmpty(t, tokens.AccessToken)
 	})
 
-	t.Run("concurrent seeds create one tenant without error", func(t *testing.T) {
+	t.Run("concurrent seeds create one tenant and one owner", func(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
 		db := dbtest.New(t)
-		create := provisioner(t, db.Pool)
-
-		const seeders = 5
-		results := make([]*demo.Result, seeders)
-		errs := make([]error, seeders)
+		create, _ := signup(t, db.Pool)
 		var wg sync.WaitGroup
-		for i := range seeders {
-			wg.Go(func() { results[i], errs[i] = demo.Seed(ctx, create, baseDomain) })
+		errs := make([]error, 5)
+		created := make([]bool, 5)
+		for i := range 5 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := demo.Seed(ctx, create, baseDomain)
+				errs[i] = err
+				if err == nil {
+					created[i] = res.Created
+				}
+			}()
 		}
 		wg.Wait()
-
-		created := 0
-		for i := range seeders {
-			require.NoError(t, errs[i], "seeder %d", i)
-			if results[i].Created {
-				created++
+		n := 0
+		for i := range 5 {
+			require.NoError(t, errs[i])
+			if created[i] {
+				n++
 			}
 		}
-		require.Equal(t, 1, created, "exactly one seeder reports creating the tenant")
-		require.Equal(t, wantSeeded, readSeeded(t, db.Pool))
+		require.Equal(t, 1, n)
+		tenants, users, owners := counts(t, db.Pool)
+		require.Equal(t, []int{1, 1, 1}, []int{tenants, users, owners})
 	})
 
-	t.Run("a domain taken by another tenant is an error, not success", func(t *testing.T) {
-		t.Parallel()
-		conflict := apperr.New(apperr.CodeConflict, "a tenant with this domain already exists")
-		conflict.Fields = map[string][]string{"domain": {"is already used by a tenant"}}
-
-		res, err := demo.Seed(context.Background(), func(context.Context, string, string, string) error {
-			return conflict
-		}, baseDomain)
-
-		require.ErrorIs(t, err, conflict)
-		require.Nil(t, res)
-	})
-
-	t.Run("a provisioning failure is returned", func(t *testing.T) {
+	t.Run("other failures are reported", func(t *testing.T) {
 		t.Parallel()
 		boom := errors.New("boom")
-
-		res, err := demo.Seed(context.Background(), func(context.Context, string, string, string) error {
-			return boom
-		}, baseDomain)
-
+		_, err := demo.Seed(context.Background(), func(context.Context, demo.Owner) error { return boom }, baseDomain)
 		require.ErrorIs(t, err, boom)
-		require.Nil(t, res)
 	})
 }

@@ -35,7 +35,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			id = newRequestID()
 		}
 		w.Header().Set(RequestIDHeader, id)
-		ctx, info := reqinfo.New(r.Context(), id)
+		ctx, info := reqinfo.NewWithClient(r.Context(), id, remoteIP(r.RemoteAddr), truncate(r.UserAgent(), 512))
 		r = r.WithContext(ctx)
 		rec := &recorder{ResponseWriter: w}
 
@@ -192,4 +192,19 @@ func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	r.status = http.StatusSwitchingProtocols
 	r.wroteHeader = true
 	return h.Hijack()
+}
+
+// remoteIP drops the port of a RemoteAddr.
+func remoteIP(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }

@@ -14,6 +14,9 @@ import (
 type Info struct {
 	mu        sync.Mutex
 	requestID string
+	// remoteIP and userAgent are set at creation and never change.
+	remoteIP  string
+	userAgent string
 	tenant    string
 	user      string
 }
@@ -22,9 +25,20 @@ type ctxKey struct{}
 
 // New returns ctx carrying a fresh Info for requestID.
 func New(ctx context.Context, requestID string) (context.Context, *Info) {
-	i := &Info{requestID: requestID}
+	return NewWithClient(ctx, requestID, "", "")
+}
+
+// NewWithClient is New that also records the client's address and user agent.
+func NewWithClient(ctx context.Context, requestID, remoteIP, userAgent string) (context.Context, *Info) {
+	i := &Info{requestID: requestID, remoteIP: remoteIP, userAgent: userAgent}
 	return context.WithValue(ctx, ctxKey{}, i), i
 }
+
+// RemoteIP is the client's address (without port).
+func (i *Info) RemoteIP() string { return i.remoteIP }
+
+// UserAgent is the client's User-Agent header.
+func (i *Info) UserAgent() string { return i.userAgent }
 
 // From returns the request's Info, or nil outside a request.
 func From(ctx context.Context) *Info {

@@ -158,10 +158,13 @@ func (s *Service) Purge(ctx context.Context, slug string, now time.Time) (bool, 
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// Re-check under a row lock: a restore may have raced us.
 		var status string
-		if err := tx.QueryRow(ctx, "SELECT status FROM public.tenants WHERE id = $1 FOR UPDATE", t.ID).Scan(&status); err != nil {
+		var requested *time.Time
+		if err := tx.QueryRow(ctx, "SELECT status, deletion_requested_at FROM public.tenants WHERE id = $1 FOR UPDATE", t.ID).
+			Scan(&status, &requested); err != nil {
 			return err
 		}
-		if status != tenancy.StatusPendingDeletion {
+		// Restored, or restored and deleted again with a new grace period.
+		if status != tenancy.StatusPendingDeletion || requested == nil || now.Before(requested.Add(s.grace)) {
 			return errRestored
 		}
 		if _, err := tx.Exec(ctx, "DROP SCHEMA IF EXISTS "+db.QuoteIdent(t.Schema)+" CASCADE"); err != nil {

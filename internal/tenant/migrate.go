@@ -67,7 +67,7 @@ func (s *Service) MigrateAll(ctx context.Context, opts MigrateOptions) (*Migrate
 	}
 	q := `SELECT t.schema_name, coalesce(v.version, '') FROM public.tenants t
 		LEFT JOIN public.schema_versions v ON v.schema_name = t.schema_name
-		WHERE coalesce(v.version, '') < $1`
+		WHERE v.version IS DISTINCT FROM $1`
 	args := []any{latest}
 	if opts.Slug != "" {
 		if _, err := s.Get(ctx, opts.Slug); err != nil {

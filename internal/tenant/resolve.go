@@ -234,9 +234,7 @@ func (s *Service) invalidate(ctx context.Context, hosts ...string) {
 	for _, h := range hosts {
 		keys = append(keys, cache.Key("", "tenant-host", h))
 	}
-	if err := s.cache.Delete(ctx, keys...); err != nil {
-		s.logger.WarnContext(ctx, "tenant_cache_invalidate_failed", slog.Any("error", err))
-	}
+	s.forget(ctx, keys)
 }
 
 // invalidateTenant forgets every resolution of t (its slug and all hosts).
@@ -245,7 +243,31 @@ func (s *Service) invalidateTenant(ctx context.Context, t *Tenant) {
 	for _, d := range t.Domains {
 		keys = append(keys, cache.Key("", "tenant-host", d.Domain))
 	}
+	s.forget(ctx, keys)
+}
+
+// forget deletes cached resolutions now and once more shortly after: a
+// replica that read the old row just before the change may write it back
+// into the shared cache after the first delete; the second one removes it
+// (the in-process copies live 500 ms, so every replica is current within
+// a second).
+func (s *Service) forget(ctx context.Context, keys []string) {
 	if err := s.cache.Delete(ctx, keys...); err != nil {
 		s.logger.WarnContext(ctx, "tenant_cache_invalidate_failed", slog.Any("error", err))
 	}
+	bg := context.WithoutCancel(ctx)
+	s.forgetting.Add(1)
+	time.AfterFunc(300*time.Millisecond, func() {
+		defer s.forgetting.Done()
+		if err := s.cache.Delete(bg, keys...); err != nil {
+			s.logger.WarnContext(bg, "tenant_cache_invalidate_failed", slog.Any("error", err))
+		}
+	})
 }
+
+// WaitForgotten blocks until the second, delayed invalidation of every
+// change made so far has run. A short-lived process (the tenant CLI) calls
+// it before closing the cache and exiting: otherwise the process is gone
+// before the timer fires, and a stale resolution written back by a racing
+// replica stays in the shared cache for its whole TTL.
+func (s *Service) WaitForgotten() { s.forgetting.Wait() }

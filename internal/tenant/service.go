@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -52,6 +53,9 @@ type Service struct {
 	grace      time.Duration
 	jobs       JobInserter
 	migrations []dbmigrate.File
+	// forgetting counts the delayed second invalidations still to run
+	// (see forget); WaitForgotten waits for them.
+	forgetting sync.WaitGroup
 
 	// failAfterSchema, when set (tests), is called inside the provisioning
 	// transaction after the schema is migrated, to prove a failure there
@@ -98,13 +102,14 @@ type CreateInput struct {
 	Domain string
 }
 
-// LatestVersion is the newest tenant migration, the version every tenant
-// schema should be at.
+// LatestVersion is the version every tenant schema should be at: the
+// newest tenant migration, then "@" and a digest of the built-in roles, so a
+// change to either brings every schema up to date in the next migrate.
 func (s *Service) LatestVersion() string {
 	if len(s.migrations) == 0 {
 		return ""
 	}
-	return s.migrations[len(s.migrations)-1].Version
+	return s.migrations[len(s.migrations)-1].Version + "@" + builtinRolesDigest()
 }
 
 // Create provisions a tenant: its schema, every tenant migration, its
@@ -112,6 +117,30 @@ func (s *Service) LatestVersion() string {
 // on any failure nothing is left behind. A taken slug or domain answers
 // CONFLICT.
 func (s *Service) Create(ctx context.Context, in CreateInput) (*Tenant, error) {
+	var t *Tenant
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		t, err = s.CreateTx(ctx, tx, in)
+		return err
+	})
+	if err != nil {
+		return nil, translateCreate(err)
+	}
+	s.Created(ctx, t)
+	return t, nil
+}
+
+// Created finishes a provisioning committed by the caller (CreateTx): it
+// forgets cached "unknown tenant" answers for the new hosts.
+func (s *Service) Created(ctx context.Context, t *Tenant) {
+	s.invalidateTenant(ctx, t)
+	s.logger.InfoContext(ctx, "tenant_created", slog.String("tenant", t.Slug), slog.String("schema", t.Schema))
+}
+
+// CreateTx provisions a tenant inside the caller's transaction (self-service
+// signup creates the owner in the same one). The caller commits, then calls
+// Created. Errors are translated (VALIDATION_ERROR, CONFLICT).
+func (s *Service) CreateTx(ctx context.Context, tx pgx.Tx, in CreateInput) (*Tenant, error) {
 	in.Slug = strings.TrimSpace(in.Slug)
 	in.Name = strings.TrimSpace(in.Name)
 	defaulted := in.Domain == ""
@@ -131,7 +160,10 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Tenant, error) {
 	if derr == nil && !defaulted {
 		derr = s.checkPlatformDomain(in.Slug, domain)
 	}
-	if derr != nil {
+	// A defaulted domain is built from the slug: when the slug is invalid its
+	// error says it all, and a "domain" error would name a field the caller
+	// never gave (and head the message, domain sorting before slug).
+	if derr != nil && !(defaulted && len(fe["slug"]) > 0) {
 		fe.Add("domain", derr.Error())
 	}
 	if err := fe.Err(); err != nil {
@@ -145,7 +177,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Tenant, error) {
 		},
 		Domains: []Domain{{Domain: domain, IsPrimary: true}},
 	}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := func() error {
 		// Rows first: a taken slug or domain fails here, before any DDL.
 		err := tx.QueryRow(ctx, `INSERT INTO public.tenants (id, slug, name, schema_name, status, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, now(), now()) RETURNING created_at`,
@@ -169,20 +201,23 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Tenant, error) {
 			}
 		}
 		return nil
-	})
+	}()
 	if err != nil {
 		return nil, translateCreate(err)
 	}
-	s.invalidateTenant(ctx, t)
-	s.logger.InfoContext(ctx, "tenant_created", slog.String("tenant", t.Slug), slog.String("schema", t.Schema))
 	return t, nil
 }
 
-// migrateInTx applies the tenant migrations after version `from` to schema
-// inside tx and records the new version.
+// migrateInTx brings schema from version `from` to LatestVersion inside
+// tx: the migration files after from, then the built-in roles, then the
+// recorded version.
 func (s *Service) migrateInTx(ctx context.Context, tx pgx.Tx, schema, from string) error {
 	if err := tenancy.CheckSchema(schema); err != nil {
 		return err
+	}
+	latest := s.LatestVersion()
+	if from == latest {
+		return nil
 	}
 	// Unqualified names in the migration files resolve to the tenant schema
 	// only; SET LOCAL ends with the transaction, so the pooled connection
@@ -190,21 +225,24 @@ func (s *Service) migrateInTx(ctx context.Context, tx pgx.Tx, schema, from strin
 	if _, err := tx.Exec(ctx, "SET LOCAL search_path TO "+db.QuoteIdent(schema)); err != nil {
 		return fmt.Errorf("set search_path: %w", err)
 	}
-	last := from
+	fromFile, _, _ := strings.Cut(from, "@")
 	for _, f := range s.migrations {
-		if f.Version <= from {
+		if f.Version <= fromFile {
 			continue
 		}
 		if _, err := tx.Exec(ctx, f.SQL); err != nil {
 			return fmt.Errorf("apply tenant migration %s to %s: %w", f.Version, schema, err)
 		}
-		last = f.Version
 	}
-	if last == from {
-		return nil
+	// Back to the default for whatever else the caller's transaction does.
+	if _, err := tx.Exec(ctx, "SET LOCAL search_path TO DEFAULT"); err != nil {
+		return fmt.Errorf("reset search_path: %w", err)
+	}
+	if err := seedBuiltinRoles(ctx, tx, schema); err != nil {
+		return err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO public.schema_versions (schema_name, version, updated_at) VALUES ($1, $2, now())
-		ON CONFLICT (schema_name) DO UPDATE SET version = EXCLUDED.version, updated_at = now()`, schema, last); err != nil {
+		ON CONFLICT (schema_name) DO UPDATE SET version = EXCLUDED.version, updated_at = now()`, schema, latest); err != nil {
 		return fmt.Errorf("record version of %s: %w", schema, err)
 	}
 	return nil
@@ -230,7 +268,7 @@ func translateCreate(err error) error {
 	return fmt.Errorf("provision tenant: %w", err)
 }
 
-// NormalizeDomain lowercases a host name, drops a trailing dot and a port,
+// NormalizeDomain lowercases a host name, drops a trailing dot,
 // and checks it is a valid DNS name.
 func NormalizeDomain(d string) (string, error) {
 	d = strings.ToLower(strings.TrimSpace(d))

@@ -1,0 +1,34 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/clientiq/clientiq/graph/model"
+	"github.com/clientiq/clientiq/internal/auth"
+)
+
+// deref returns *p, or the zero value for nil (optional inputs).
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// signupPayload loads what signup created for the response.
+func (r *Resolver) signupPayload(ctx context.Context, res *auth.SignupResult) (*model.SignupPayload, error) {
+	pub := r.Clients.Public()
+	u, err := pub.User.Get(ctx, res.User.ID)
+	if err != nil {
+		return nil, fmt.Errorf("load signed-up user: %w", err)
+	}
+	out := &model.SignupPayload{User: u, Tokens: res.Tokens}
+	if res.Tenant != nil {
+		if out.Tenant, err = pub.Tenant.Get(ctx, res.Tenant.ID); err != nil {
+			return nil, fmt.Errorf("load signed-up tenant: %w", err)
+		}
+	}
+	return out, nil
+}
