@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/graph/model"
 	"github.com/clientiq/clientiq/internal/auth"
+	"github.com/clientiq/clientiq/internal/tenant"
 )
 
 // deref returns *p, or the zero value for nil (optional inputs).
@@ -31,4 +33,25 @@ func (r *Resolver) signupPayload(ctx context.Context, res *auth.SignupResult) (*
 		}
 	}
 	return out, nil
+}
+
+// MaxPageSize caps every connection's first/last.
+const MaxPageSize = 100
+
+// pageSize caps a first/last argument at MaxPageSize (nil stays nil: the
+// connection's default applies).
+func pageSize(n *int) *int {
+	if n == nil || *n <= MaxPageSize {
+		return n
+	}
+	m := MaxPageSize
+	return &m
+}
+
+// entTenant loads the ent view of a tenant the service just returned.
+func (r *Resolver) entTenant(ctx context.Context, t *tenant.Tenant, err error) (*ent.Tenant, error) {
+	if err != nil {
+		return nil, err
+	}
+	return r.Clients.Public().Tenant.Get(ctx, t.ID)
 }

@@ -5,6 +5,7 @@ package graph
 import (
 	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/clientiq/clientiq/internal/db"
+	"github.com/clientiq/clientiq/internal/tenant"
 )
 
 // Resolver is the root resolver; it holds the services resolvers call.
@@ -13,6 +14,8 @@ type Resolver struct {
 	Clients *db.Clients
 	// Auth runs the identity flows.
 	Auth *auth.Service
+	// Tenants runs the tenant lifecycle.
+	Tenants *tenant.Service
 	// Version is reported by the version query.
 	Version string
 }

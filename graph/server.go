@@ -21,6 +21,7 @@ import (
 	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/reqinfo"
+	"github.com/clientiq/clientiq/internal/tenant"
 )
 
 // Config configures the GraphQL handler.
@@ -29,6 +30,8 @@ type Config struct {
 	Clients *db.Clients
 	// Auth runs the identity flows.
 	Auth *auth.Service
+	// Tenants runs the tenant lifecycle.
+	Tenants *tenant.Service
 	// Logger receives internal errors with their detail. Required.
 	Logger *slog.Logger
 	// Version is answered by the version query.
@@ -45,7 +48,7 @@ func NewHandler(cfg Config) http.Handler {
 		cfg.OperationTimeout = 10 * time.Second
 	}
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{
-		Resolvers:  &Resolver{Clients: cfg.Clients, Auth: cfg.Auth, Version: cfg.Version},
+		Resolvers:  &Resolver{Clients: cfg.Clients, Auth: cfg.Auth, Tenants: cfg.Tenants, Version: cfg.Version},
 		Directives: directives(),
 	}))
 	srv.AddTransport(transport.Options{})

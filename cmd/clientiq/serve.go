@@ -109,6 +109,7 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 	gql := scoped(graph.WriteHTTPError, graph.NewHandler(graph.Config{
 		Clients:       db.NewClients(d.db.SQL),
 		Auth:          authSvc,
+		Tenants:       tenants,
 		Logger:        logger,
 		Version:       buildinfo.Version(),
 		Introspection: !cfg.IsProduction(),

@@ -5,11 +5,28 @@ package model
 import (
 	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/internal/auth"
+	"github.com/google/uuid"
 )
 
 type ChangePasswordInput struct {
 	CurrentPassword string `json:"currentPassword"`
 	NewPassword     string `json:"newPassword"`
+}
+
+type CreateTenantInput struct {
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+	// Primary domain; default <slug>.<BASE_DOMAIN>.
+	Domain *string `json:"domain,omitempty"`
+}
+
+type ImpersonateInput struct {
+	TenantSlug string    `json:"tenantSlug"`
+	UserID     uuid.UUID `json:"userId"`
+	// Why; written to the tenant's audit log.
+	Reason string `json:"reason"`
+	// How long, 1 to 60 minutes.
+	Minutes int `json:"minutes"`
 }
 
 type LoginInput struct {
