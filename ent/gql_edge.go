@@ -24,18 +24,6 @@ func (_m *Domain) Tenant(ctx context.Context) (*Tenant, error) {
 	return result, err
 }
 
-func (_m *Member) Roles(ctx context.Context) (result []*Role, err error) {
-	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
-		result, err = _m.NamedRoles(graphql.GetFieldContext(ctx).Field.Alias)
-	} else {
-		result, err = _m.Edges.RolesOrErr()
-	}
-	if IsNotLoaded(err) {
-		result, err = _m.QueryRoles().All(ctx)
-	}
-	return result, err
-}
-
 func (_m *Project) Items(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *DataItemOrder, where *DataItemWhereInput,
 ) (*DataItemConnection, error) {
@@ -55,18 +43,6 @@ func (_m *Project) Items(
 		return conn, nil
 	}
 	return _m.QueryItems().Paginate(ctx, after, first, before, last, opts...)
-}
-
-func (_m *Role) Members(ctx context.Context) (result []*Member, err error) {
-	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
-		result, err = _m.NamedMembers(graphql.GetFieldContext(ctx).Field.Alias)
-	} else {
-		result, err = _m.Edges.MembersOrErr()
-	}
-	if IsNotLoaded(err) {
-		result, err = _m.QueryMembers().All(ctx)
-	}
-	return result, err
 }
 
 func (_m *Tenant) Domains(ctx context.Context) (result []*Domain, err error) {

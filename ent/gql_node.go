@@ -11,10 +11,7 @@ import (
 	"github.com/clientiq/clientiq/ent/auditevent"
 	"github.com/clientiq/clientiq/ent/dataitem"
 	"github.com/clientiq/clientiq/ent/domain"
-	"github.com/clientiq/clientiq/ent/invitation"
-	"github.com/clientiq/clientiq/ent/member"
 	"github.com/clientiq/clientiq/ent/project"
-	"github.com/clientiq/clientiq/ent/role"
 	"github.com/clientiq/clientiq/ent/tenant"
 	"github.com/clientiq/clientiq/ent/user"
 	"github.com/google/uuid"
@@ -41,25 +38,10 @@ var domainImplementors = []string{"Domain", "Node"}
 // IsNode implements the Node interface check for GQLGen.
 func (*Domain) IsNode() {}
 
-var invitationImplementors = []string{"Invitation", "Node"}
-
-// IsNode implements the Node interface check for GQLGen.
-func (*Invitation) IsNode() {}
-
-var memberImplementors = []string{"Member", "Node"}
-
-// IsNode implements the Node interface check for GQLGen.
-func (*Member) IsNode() {}
-
 var projectImplementors = []string{"Project", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Project) IsNode() {}
-
-var roleImplementors = []string{"Role", "Node"}
-
-// IsNode implements the Node interface check for GQLGen.
-func (*Role) IsNode() {}
 
 var tenantImplementors = []string{"Tenant", "Node"}
 
@@ -156,38 +138,11 @@ func (c *Client) noder(ctx context.Context, table string, id uuid.UUID) (Noder, 
 			}
 		}
 		return query.Only(ctx)
-	case invitation.Table:
-		query := c.Invitation.Query().
-			Where(invitation.ID(id))
-		if fc := graphql.GetFieldContext(ctx); fc != nil {
-			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, invitationImplementors...); err != nil {
-				return nil, err
-			}
-		}
-		return query.Only(ctx)
-	case member.Table:
-		query := c.Member.Query().
-			Where(member.ID(id))
-		if fc := graphql.GetFieldContext(ctx); fc != nil {
-			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, memberImplementors...); err != nil {
-				return nil, err
-			}
-		}
-		return query.Only(ctx)
 	case project.Table:
 		query := c.Project.Query().
 			Where(project.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, projectImplementors...); err != nil {
-				return nil, err
-			}
-		}
-		return query.Only(ctx)
-	case role.Table:
-		query := c.Role.Query().
-			Where(role.ID(id))
-		if fc := graphql.GetFieldContext(ctx); fc != nil {
-			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, roleImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -331,58 +286,10 @@ func (c *Client) noders(ctx context.Context, table string, ids []uuid.UUID) ([]N
 				*noder = node
 			}
 		}
-	case invitation.Table:
-		query := c.Invitation.Query().
-			Where(invitation.IDIn(ids...))
-		query, err := query.CollectFields(ctx, invitationImplementors...)
-		if err != nil {
-			return nil, err
-		}
-		nodes, err := query.All(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, node := range nodes {
-			for _, noder := range idmap[node.ID] {
-				*noder = node
-			}
-		}
-	case member.Table:
-		query := c.Member.Query().
-			Where(member.IDIn(ids...))
-		query, err := query.CollectFields(ctx, memberImplementors...)
-		if err != nil {
-			return nil, err
-		}
-		nodes, err := query.All(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, node := range nodes {
-			for _, noder := range idmap[node.ID] {
-				*noder = node
-			}
-		}
 	case project.Table:
 		query := c.Project.Query().
 			Where(project.IDIn(ids...))
 		query, err := query.CollectFields(ctx, projectImplementors...)
-		if err != nil {
-			return nil, err
-		}
-		nodes, err := query.All(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, node := range nodes {
-			for _, noder := range idmap[node.ID] {
-				*noder = node
-			}
-		}
-	case role.Table:
-		query := c.Role.Query().
-			Where(role.IDIn(ids...))
-		query, err := query.CollectFields(ctx, roleImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/graph/model"
 	"github.com/clientiq/clientiq/internal/auth"
+	"github.com/clientiq/clientiq/internal/member"
 	"github.com/clientiq/clientiq/internal/tenant"
 )
 
@@ -54,4 +55,29 @@ func (r *Resolver) entTenant(ctx context.Context, t *tenant.Tenant, err error) (
 		return nil, err
 	}
 	return r.Clients.Public().Tenant.Get(ctx, t.ID)
+}
+
+// ptrs returns pointers to the elements of xs (services return values,
+// gqlgen wants pointers).
+func ptrs[T any](xs []T) []*T {
+	out := make([]*T, len(xs))
+	for i := range xs {
+		out[i] = &xs[i]
+	}
+	return out
+}
+
+// optionalSlice turns an optional list argument into the services' "nil
+// means unchanged" form.
+func optionalSlice(xs []string) *[]string {
+	if xs == nil {
+		return nil
+	}
+	return &xs
+}
+
+// memberMeta is the client's address and user agent for audit entries.
+func memberMeta(ctx context.Context) member.Meta {
+	m := auth.MetaFrom(ctx)
+	return member.Meta{IP: m.IP, UserAgent: m.UserAgent}
 }

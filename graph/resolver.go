@@ -5,6 +5,7 @@ package graph
 import (
 	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/clientiq/clientiq/internal/db"
+	"github.com/clientiq/clientiq/internal/member"
 	"github.com/clientiq/clientiq/internal/tenant"
 )
 
@@ -16,6 +17,8 @@ type Resolver struct {
 	Auth *auth.Service
 	// Tenants runs the tenant lifecycle.
 	Tenants *tenant.Service
+	// Members runs memberships, roles and invitations.
+	Membership *member.Service
 	// Version is reported by the version query.
 	Version string
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/clientiq/clientiq/internal/apperr"
 	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/clientiq/clientiq/internal/db"
+	"github.com/clientiq/clientiq/internal/member"
 	"github.com/clientiq/clientiq/internal/reqinfo"
 	"github.com/clientiq/clientiq/internal/tenant"
 )
@@ -32,6 +33,8 @@ type Config struct {
 	Auth *auth.Service
 	// Tenants runs the tenant lifecycle.
 	Tenants *tenant.Service
+	// Members runs memberships, roles and invitations.
+	Members *member.Service
 	// Logger receives internal errors with their detail. Required.
 	Logger *slog.Logger
 	// Version is answered by the version query.
@@ -48,7 +51,7 @@ func NewHandler(cfg Config) http.Handler {
 		cfg.OperationTimeout = 10 * time.Second
 	}
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{
-		Resolvers:  &Resolver{Clients: cfg.Clients, Auth: cfg.Auth, Tenants: cfg.Tenants, Version: cfg.Version},
+		Resolvers:  &Resolver{Clients: cfg.Clients, Auth: cfg.Auth, Tenants: cfg.Tenants, Membership: cfg.Members, Version: cfg.Version},
 		Directives: directives(),
 	}))
 	srv.AddTransport(transport.Options{})

@@ -27,6 +27,8 @@ func seedFlags(fs *flag.FlagSet) func(context.Context, *env) error {
 		if err != nil {
 			return err
 		}
+		// Wait for the delayed second cache invalidation before exiting.
+		defer tenants.WaitForgotten()
 		authSvc, err := d.authService(ctx, tenants)
 		if err != nil {
 			return err

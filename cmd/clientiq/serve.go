@@ -16,6 +16,7 @@ import (
 
 	"github.com/clientiq/clientiq/graph"
 	"github.com/clientiq/clientiq/internal/apperr"
+	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/clientiq/clientiq/internal/buildinfo"
 	"github.com/clientiq/clientiq/internal/config"
 	"github.com/clientiq/clientiq/internal/db"
@@ -23,6 +24,8 @@ import (
 	"github.com/clientiq/clientiq/internal/health"
 	"github.com/clientiq/clientiq/internal/httpserver"
 	"github.com/clientiq/clientiq/internal/jobs"
+	"github.com/clientiq/clientiq/internal/member"
+	"github.com/clientiq/clientiq/internal/notify"
 	"github.com/clientiq/clientiq/internal/playground"
 	"github.com/clientiq/clientiq/internal/rest"
 	"github.com/clientiq/clientiq/internal/tenant"
@@ -107,9 +110,13 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 		return resolver.Middleware(fail)(authSvc.Middleware(fail)(h))
 	}
 	gql := scoped(graph.WriteHTTPError, graph.NewHandler(graph.Config{
-		Clients:       db.NewClients(d.db.SQL),
-		Auth:          authSvc,
-		Tenants:       tenants,
+		Clients: db.NewClients(d.db.SQL),
+		Auth:    authSvc,
+		Tenants: tenants,
+		Members: member.NewService(member.Config{
+			Pool: d.db.Pool, Sessions: auth.TenantRevoker{Auth: authSvc}, Notifier: notify.Log{Logger: logger},
+			Hasher: authSvc.Hasher(), ValidatePassword: auth.ValidatePassword, Logger: logger,
+		}),
 		Logger:        logger,
 		Version:       buildinfo.Version(),
 		Introspection: !cfg.IsProduction(),

@@ -41,5 +41,5 @@ func (Invitation) Indexes() []ent.Index {
 
 // Annotations of the Invitation.
 func (Invitation) Annotations() []schema.Annotation {
-	return []schema.Annotation{ScopeTenant, entgql.RelayConnection()}
+	return []schema.Annotation{ScopeTenant, entgql.Skip(entgql.SkipAll)}
 }

@@ -43,5 +43,5 @@ func (Member) Indexes() []ent.Index {
 
 // Annotations of the Member.
 func (Member) Annotations() []schema.Annotation {
-	return []schema.Annotation{ScopeTenant, entgql.RelayConnection()}
+	return []schema.Annotation{ScopeTenant, entgql.Skip(entgql.SkipAll)}
 }

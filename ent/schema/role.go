@@ -43,5 +43,5 @@ func (Role) Indexes() []ent.Index {
 
 // Annotations of the Role.
 func (Role) Annotations() []schema.Annotation {
-	return []schema.Annotation{ScopeTenant}
+	return []schema.Annotation{ScopeTenant, entgql.Skip(entgql.SkipAll)}
 }

@@ -8,9 +8,22 @@ import (
 	"github.com/google/uuid"
 )
 
+type AcceptInvitationInput struct {
+	Token string `json:"token"`
+	// Required for a new account, and for an existing one unless signed in as it.
+	Password *string `json:"password,omitempty"`
+	Name     *string `json:"name,omitempty"`
+}
+
 type ChangePasswordInput struct {
 	CurrentPassword string `json:"currentPassword"`
 	NewPassword     string `json:"newPassword"`
+}
+
+type CreateRoleInput struct {
+	Name        string   `json:"name"`
+	Description *string  `json:"description,omitempty"`
+	Permissions []string `json:"permissions"`
 }
 
 type CreateTenantInput struct {
@@ -27,6 +40,11 @@ type ImpersonateInput struct {
 	Reason string `json:"reason"`
 	// How long, 1 to 60 minutes.
 	Minutes int `json:"minutes"`
+}
+
+type InviteMemberInput struct {
+	Email string `json:"email"`
+	Role  string `json:"role"`
 }
 
 type LoginInput struct {
@@ -52,6 +70,17 @@ type ResetPasswordInput struct {
 	Password string `json:"password"`
 }
 
+type SetMemberRolesInput struct {
+	MemberID uuid.UUID `json:"memberId"`
+	Roles    []string  `json:"roles"`
+}
+
+type SetMemberStatusInput struct {
+	MemberID uuid.UUID `json:"memberId"`
+	// active or disabled
+	Status string `json:"status"`
+}
+
 type SignupInput struct {
 	Email    string  `json:"email"`
 	Password string  `json:"password"`
@@ -68,6 +97,13 @@ type SignupPayload struct {
 	Tenant *ent.Tenant `json:"tenant,omitempty"`
 	// Tokens for the new tenant (null without one).
 	Tokens *auth.Tokens `json:"tokens,omitempty"`
+}
+
+type UpdateRoleInput struct {
+	ID          uuid.UUID `json:"id"`
+	Name        *string   `json:"name,omitempty"`
+	Description *string   `json:"description,omitempty"`
+	Permissions []string  `json:"permissions,omitempty"`
 }
 
 type VerifyEmailInput struct {

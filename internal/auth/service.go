@@ -98,6 +98,9 @@ func NewService(cfg Config) *Service {
 // Keys exposes the key ring (JWKS endpoint, middleware).
 func (s *Service) Keys() *KeyRing { return s.keys }
 
+// Hasher exposes the password hasher (shared with invitations).
+func (s *Service) Hasher() *Hasher { return s.hasher }
+
 // Meta is what is known about the client making a request.
 type Meta struct {
 	IP        string

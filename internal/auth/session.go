@@ -211,3 +211,51 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
+
+// RevokeUserTenantSessions revokes the user's sessions in one tenant only:
+// a role change in tenant A must not sign the user out of tenant B.
+func (s *Service) RevokeUserTenantSessions(ctx context.Context, userID, tenantID uuid.UUID) (int, error) {
+	rows, err := s.pool.Query(ctx, `UPDATE public.refresh_tokens SET revoked_at = now()
+		WHERE user_id = $1 AND tenant_id = $2 AND revoked_at IS NULL RETURNING family_id`, userID, tenantID)
+	if err != nil {
+		return 0, fmt.Errorf("revoke tenant sessions: %w", err)
+	}
+	fams, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return 0, fmt.Errorf("revoke tenant sessions: %w", err)
+	}
+	seen := map[uuid.UUID]bool{}
+	for _, f := range fams {
+		seen[f] = true
+	}
+	return len(seen), nil
+}
+
+// TenantRevoker adapts the Service to revoke sessions in the tenant of the
+// context only (what membership changes need).
+type TenantRevoker struct{ Auth *Service }
+
+// RevokeUserSessions revokes userID's sessions in the tenant of ctx.
+func (r TenantRevoker) RevokeUserSessions(ctx context.Context, userID, _ uuid.UUID) (int, error) {
+	t, err := tenancy.Require(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return r.Auth.RevokeUserTenantSessions(ctx, userID, t.ID)
+}
+
+// StartSession opens a session for a user who just proved who they are
+// another way (an accepted invitation) in the tenant of ctx.
+func (s *Service) StartSession(ctx context.Context, userID uuid.UUID) (*Tokens, error) {
+	t, err := tenancy.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var tokens *Tokens
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		tokens, err = s.startSession(ctx, tx, userID, t.ID, uuid.Nil, MetaFrom(ctx), 0)
+		return err
+	})
+	return tokens, err
+}
