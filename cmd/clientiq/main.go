@@ -63,6 +63,7 @@ func commands() []command {
 		{name: "worker", summary: "run River workers only", env: allEnv, flags: workerFlags},
 		{name: "migrate", summary: "apply public-schema, River and tenant-schema migrations", env: allEnv, flags: migrateFlags},
 		{name: "tenant", summary: "manage tenants: create, list, suspend, reactivate, delete, restore, domains", env: allEnv, flags: tenantFlags},
+		{name: "staff", summary: "make an account platform staff (creating it with a generated password)", env: allEnv, flags: staffFlags},
 		{name: "seed", summary: "create the demo tenant (local profile; idempotent)", env: allEnv, flags: seedFlags},
 		{name: "version", summary: "print the version", flags: versionFlags},
 	}
