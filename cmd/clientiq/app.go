@@ -111,7 +111,7 @@ func (d *deps) tenantService() (*tenant.Service, error) {
 	}
 	return tenant.NewService(tenant.Config{
 		Pool: d.db.Pool, Cache: store, Logger: d.logger,
-		BaseDomain: d.cfg.BaseDomain, Jobs: inserter,
+		BaseDomain: d.cfg.BaseDomain, Jobs: inserter, DeletionGrace: d.cfg.TenantDeletionGrace,
 	})
 }
 

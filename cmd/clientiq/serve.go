@@ -102,6 +102,8 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 		Pool: d.db.Pool, Cache: d.cache, BaseDomain: cfg.BaseDomain,
 		AllowHeader: cfg.AllowTenantHeader, Logger: logger,
 	})
+	// Keep pre-migrated schemas ready, so provisioning is a rename.
+	go tenants.KeepPoolFilled(ctx, cfg.TenantPoolSize, 30*time.Second)
 	authSvc, err := d.authService(ctx, tenants)
 	if err != nil {
 		return err

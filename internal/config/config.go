@@ -94,6 +94,12 @@ type Config struct {
 	WriteTimeout time.Duration
 	// WorkerConcurrency (WORKER_CONCURRENCY): River workers for the default queue. Default 10.
 	WorkerConcurrency int
+	// TenantPoolSize (TENANT_POOL_SIZE): pre-migrated schemas kept ready so
+	// provisioning is a rename. Default 5; 0 disables the pool.
+	TenantPoolSize int
+	// TenantDeletionGrace (TENANT_DELETION_GRACE): how long a deleted tenant
+	// can be restored before its schema is dropped. Default 720h (30 days).
+	TenantDeletionGrace time.Duration
 }
 
 // JWTConfig is the token configuration.
@@ -183,6 +189,8 @@ var Vars = []Var{
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"LOG_FORMAT", "json", "json or text"},
 	{"WORKER_CONCURRENCY", "10", "River workers for the default queue"},
+	{"TENANT_POOL_SIZE", "5", "pre-migrated schemas kept ready for fast provisioning (0 disables)"},
+	{"TENANT_DELETION_GRACE", "720h", "how long a deleted tenant can be restored before its schema is dropped"},
 }
 
 // Load reads the configuration from getenv (os.Getenv in production code, a
@@ -294,6 +302,8 @@ func Load(getenv func(string) string) (*Config, error) {
 		r.fail("LOG_FORMAT", fmt.Sprintf("unknown format %q (want json or text)", c.LogFormat))
 	}
 	c.WorkerConcurrency = r.intRange("WORKER_CONCURRENCY", 10, 1, 10000)
+	c.TenantPoolSize = r.intRange("TENANT_POOL_SIZE", 5, 0, 1000)
+	c.TenantDeletionGrace = r.duration("TENANT_DELETION_GRACE", 30*24*time.Hour, time.Minute, 10*365*24*time.Hour)
 
 	if r.err != nil {
 		return nil, r.err

@@ -21,7 +21,7 @@ const (
 
 // Owner is a self-service signup: a user who creates a tenant it owns.
 type Owner struct {
-	Email, Password, Name string
+	Email, Password, Name  string
 	TenantName, TenantSlug string
 }
 

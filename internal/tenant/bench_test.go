@@ -186,3 +186,32 @@ func BenchmarkTenancyOverhead(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkProvisionFromPool measures Create when a warm pool of
+// pre-migrated schemas is kept filled (how `clientiq serve` provisions),
+// with 0 and 1,000 existing tenants.
+func BenchmarkProvisionFromPool(b *testing.B) {
+	for _, existing := range []int{0, 1000} {
+		svc, _ := benchService(b, existing)
+		run := 0
+		b.Run(fmt.Sprintf("existing=%d", existing), func(b *testing.B) {
+			run++
+			ctx := context.Background()
+			lat := make([]time.Duration, 0, b.N)
+			for i := 0; b.Loop(); i++ {
+				b.StopTimer()
+				if _, err := svc.FillPool(ctx, 1); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				start := time.Now()
+				if _, err := svc.Create(ctx, tenant.CreateInput{Slug: fmt.Sprintf("w%d-%d-%07d", existing, run, i), Name: "bench"}); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(start))
+			}
+			b.StopTimer()
+			benchReportPercentiles(b, lat)
+		})
+	}
+}

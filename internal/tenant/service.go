@@ -52,6 +52,8 @@ type Service struct {
 	baseDomain string
 	grace      time.Duration
 	jobs       JobInserter
+	// claimed wakes KeepPoolFilled after a pool schema was taken.
+	claimed    chan struct{}
 	migrations []dbmigrate.File
 	// forgetting counts the delayed second invalidations still to run
 	// (see forget); WaitForgotten waits for them.
@@ -76,6 +78,7 @@ func NewService(cfg Config) (*Service, error) {
 		baseDomain: strings.ToLower(strings.TrimSuffix(cmp.Or(cfg.BaseDomain, "localhost"), ".")),
 		grace:      cmp.Or(cfg.DeletionGrace, 30*24*time.Hour),
 		jobs:       cfg.Jobs,
+		claimed:    make(chan struct{}, 1),
 		migrations: files,
 	}, nil
 }
@@ -189,11 +192,23 @@ func (s *Service) CreateTx(ctx context.Context, tx pgx.Tx, in CreateInput) (*Ten
 			VALUES ($1, $2, $3, true, now(), now())`, uuid.New(), domain, t.ID); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "CREATE SCHEMA "+db.QuoteIdent(t.Schema)); err != nil {
+		// A warm pool schema when there is one, else a fresh one.
+		claimed, err := s.claimPooled(ctx, tx, t.Schema)
+		if err != nil {
 			return err
 		}
-		if err := s.migrateInTx(ctx, tx, t.Schema, ""); err != nil {
-			return err
+		if claimed {
+			select {
+			case s.claimed <- struct{}{}:
+			default:
+			}
+		} else {
+			if _, err := tx.Exec(ctx, "CREATE SCHEMA "+db.QuoteIdent(t.Schema)); err != nil {
+				return err
+			}
+			if err := s.migrateInTx(ctx, tx, t.Schema, ""); err != nil {
+				return err
+			}
 		}
 		if s.failAfterSchema != nil {
 			if err := s.failAfterSchema(); err != nil {
