@@ -25,8 +25,8 @@ test: services fmt-check vet verify-generate ## check formatting, vet, generated
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 .PHONY: bench
-bench: services ## run the Go benchmarks (provisioning, migrations)
-	$(GO) test -run '^$$' -bench . -benchtime 200x -timeout 30m ./internal/tenant/
+bench: services ## run the benchmarks; results in bench/results/
+	@bash scripts/bench.sh
 
 .PHONY: services
 services: ## make sure PostgreSQL and Redis run (installs them when missing and root)

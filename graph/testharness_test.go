@@ -385,3 +385,38 @@ func (l *mxLog) String() string {
 	defer l.mu.Unlock()
 	return l.buf.String()
 }
+
+// setCharlie puts the spare tenant in status (via active), so a staff
+// lifecycle cell always starts from the state its operation needs.
+func (h *mxHarness) setCharlie(t *testing.T, status string) {
+	t.Helper()
+	ctx := context.Background()
+	cur := h.scalar(t, `SELECT status FROM public.tenants WHERE slug = $1`, mxSlugC)
+	if cur == status {
+		return
+	}
+	var err error
+	switch cur {
+	case tenancy.StatusSuspended:
+		_, err = h.tenants.Reactivate(ctx, mxSlugC)
+	case tenancy.StatusPendingDeletion:
+		_, err = h.tenants.Restore(ctx, mxSlugC)
+	}
+	require.NoError(t, err)
+	switch status {
+	case tenancy.StatusSuspended:
+		_, err = h.tenants.Suspend(ctx, mxSlugC)
+	case tenancy.StatusPendingDeletion:
+		_, _, err = h.tenants.Delete(ctx, mxSlugC)
+	}
+	require.NoError(t, err)
+}
+
+// charlieDomain adds a fresh non-primary domain to the spare tenant.
+func (h *mxHarness) charlieDomain(t *testing.T) string {
+	t.Helper()
+	d := fmt.Sprintf("d%d.example.org", h.next())
+	_, err := h.tenants.AddDomain(context.Background(), mxSlugC, d)
+	require.NoError(t, err)
+	return d
+}

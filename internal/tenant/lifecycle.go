@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
@@ -82,15 +83,20 @@ func (s *Service) Delete(ctx context.Context, slug string) (*Tenant, time.Time, 
 		return nil, time.Time{}, errors.New("delete tenant: no job inserter configured")
 	}
 	var requested time.Time
+	var id uuid.UUID
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `UPDATE public.tenants SET status = 'pending_deletion', updated_at = now(),
 			deletion_requested_at = coalesce(deletion_requested_at, now())
 			WHERE slug = $1 AND status IN ('active', 'suspended', 'pending_deletion')
-			RETURNING deletion_requested_at`, slug).Scan(&requested)
+			RETURNING id, deletion_requested_at`, slug).Scan(&id, &requested)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errTenantNotFound
 		}
 		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE public.refresh_tokens SET revoked_at = now()
+			WHERE tenant_id = $1 AND revoked_at IS NULL`, id); err != nil {
 			return err
 		}
 		_, err = s.jobs.InsertTx(ctx, tx, PurgeArgs{Slug: slug}, &river.InsertOpts{ScheduledAt: requested.Add(s.grace)})
@@ -117,9 +123,27 @@ func (s *Service) Restore(ctx context.Context, slug string) (*Tenant, error) {
 }
 
 func (s *Service) setStatus(ctx context.Context, slug, to string, from []string) (*Tenant, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE public.tenants SET status = $2::text, updated_at = now(),
-		deletion_requested_at = CASE WHEN $2::text = 'pending_deletion' THEN now() ELSE NULL END
-		WHERE slug = $1 AND status = ANY($3)`, slug, to, from)
+	var affected int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var id uuid.UUID
+		err := tx.QueryRow(ctx, `UPDATE public.tenants SET status = $2::text, updated_at = now(),
+			deletion_requested_at = CASE WHEN $2::text = 'pending_deletion' THEN now() ELSE NULL END
+			WHERE slug = $1 AND status = ANY($3) RETURNING id`, slug, to, from).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		affected = 1
+		if to == tenancy.StatusActive {
+			return nil
+		}
+		// A suspended tenant's sessions end now, not when they expire.
+		_, err = tx.Exec(ctx, `UPDATE public.refresh_tokens SET revoked_at = now()
+			WHERE tenant_id = $1 AND revoked_at IS NULL`, id)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("set tenant %s %s: %w", slug, to, err)
 	}
@@ -127,7 +151,7 @@ func (s *Service) setStatus(ctx context.Context, slug, to string, from []string)
 	if err != nil {
 		return nil, err
 	}
-	if tag.RowsAffected() == 0 {
+	if affected == 0 {
 		if t.Status == to {
 			return t, nil // already there: idempotent
 		}

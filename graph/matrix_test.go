@@ -1,0 +1,418 @@
+package graph
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/clientiq/clientiq/graph/generated"
+	"github.com/clientiq/clientiq/internal/apperr"
+	"github.com/clientiq/clientiq/internal/auth"
+	"github.com/clientiq/clientiq/internal/db"
+	"github.com/clientiq/clientiq/internal/rbac"
+	"github.com/clientiq/clientiq/internal/tenancy"
+)
+
+// This file is the permission matrix (reliability matrix API1 and API5):
+// every Query and Mutation field × every kind of caller, against a policy
+// table. The expected outcome of a cell is derived from the field's policy
+// and the rules below, never from what the server answers:
+//
+//   - A token is only good on the host it was issued for: a tenant member's
+//     token on another tenant's host or on the platform host, and a staff
+//     token on a tenant host, are refused with UNAUTHENTICATED before any
+//     field runs (whatever the field's policy).
+//   - @public: allowed. @authenticated: anonymous is UNAUTHENTICATED.
+//   - @hasPermission(p): anonymous UNAUTHENTICATED; allowed only for the
+//     built-in roles whose rbac permissions include p, else FORBIDDEN.
+//   - @staff: anonymous UNAUTHENTICATED; only staff on the platform host,
+//     tenant members (on their host) FORBIDDEN.
+//   - node/nodes (policy in the resolver): UNAUTHENTICATED for everyone.
+//
+// A field with no entry, or whose entry's policy differs from the schema's
+// directive, fails TestPermissionMatrixCoversTheSchema.
+
+type mxPolicyKind int
+
+const (
+	mxPublic mxPolicyKind = iota
+	mxAuthenticated
+	mxPermission
+	mxStaffOnly
+	mxRefused
+)
+
+// mxPolicy is an entry's access policy as the table states it.
+type mxPolicy struct {
+	kind mxPolicyKind
+	perm rbac.Permission
+}
+
+func (p mxPolicy) String() string {
+	switch p.kind {
+	case mxPublic:
+		return "@public"
+	case mxAuthenticated:
+		return "@authenticated"
+	case mxPermission:
+		return fmt.Sprintf("@hasPermission(%s)", p.perm)
+	case mxStaffOnly:
+		return "@staff"
+	default:
+		return "resolver refuses"
+	}
+}
+
+func perm(p rbac.Permission) mxPolicy { return mxPolicy{kind: mxPermission, perm: p} }
+
+var (
+	public        = mxPolicy{kind: mxPublic}
+	authenticated = mxPolicy{kind: mxAuthenticated}
+	staffOnly     = mxPolicy{kind: mxStaffOnly}
+	refused       = mxPolicy{kind: mxRefused}
+	tenantHost    = []string{mxHostA}
+	platformHost  = []string{mxHostPlatform}
+	bothHosts     = []string{mxHostA, mxHostPlatform}
+)
+
+// mxCase is one root field of the table.
+type mxCase struct {
+	field  string
+	policy mxPolicy
+	// hosts the field is called on (a row each).
+	hosts []string
+	doc   string
+	// vars builds the cell's variables, creating right before the call
+	// whatever the call consumes (a fresh invitation, member, role, …).
+	vars func(t *testing.T, h *mxHarness) map[string]any
+	// state snapshots what the call would change: a denied call must leave
+	// it as it was.
+	state func(t *testing.T, h *mxHarness) string
+	// except holds outcomes the policy does not decide, keyed
+	// "host role", each with its reason in a comment.
+	except map[string]string
+}
+
+// expect is the outcome the rules give for role on host.
+func (c mxCase) expect(host string, r mxRole) string {
+	if want, ok := c.except[host+" "+string(r)]; ok {
+		return want
+	}
+	unauth, forbidden := string(apperr.CodeUnauthenticated), string(apperr.CodeForbidden)
+	if !mxTokenGood(host, r) {
+		return unauth
+	}
+	anonymous := r == mxAnonymous
+	switch c.policy.kind {
+	case mxPublic:
+		return mxAllow
+	case mxAuthenticated:
+		if anonymous {
+			return unauth
+		}
+		return mxAllow
+	case mxPermission:
+		switch {
+		case anonymous:
+			return unauth
+		case host == mxHostPlatform:
+			return string(apperr.CodeTenantNotFound)
+		case mxHolds(r, c.policy.perm):
+			return mxAllow
+		}
+		return forbidden
+	case mxStaffOnly:
+		switch {
+		case anonymous:
+			return unauth
+		case r == mxStaff && host == mxHostPlatform:
+			return mxAllow
+		}
+		return forbidden
+	default:
+		return unauth
+	}
+}
+
+// mxTokenGood reports whether role's token is accepted on host.
+func mxTokenGood(host string, r mxRole) bool {
+	switch r {
+	case mxAnonymous:
+		return true
+	case mxStaff:
+		return host == mxHostPlatform
+	case mxOtherOwner:
+		return false // tenant B's token: refused on A's host and on the platform
+	default:
+		return host == mxHostA
+	}
+}
+
+// mxHolds reports whether the built-in role r grants p.
+func mxHolds(r mxRole, p rbac.Permission) bool {
+	role, ok := rbac.BuiltinRole(string(r))
+	return ok && slices.Contains(role.Permissions, p)
+}
+
+// Snapshots for the no-side-effect checks.
+func countOf(sql string) func(*testing.T, *mxHarness) string {
+	return func(t *testing.T, h *mxHarness) string { return h.scalar(t, sql) }
+}
+
+func inA(sql string) func(*testing.T, *mxHarness) string {
+	return func(t *testing.T, h *mxHarness) string {
+		return h.scalar(t, strings.ReplaceAll(sql, "$A", db.QuoteIdent(h.a.Schema)))
+	}
+}
+
+var (
+	revokedSessions = countOf(`SELECT count(*) FROM public.refresh_tokens WHERE revoked_at IS NOT NULL`)
+	oneTimeTokens   = countOf(`SELECT count(*) FROM public.user_tokens`)
+	usedTokens      = countOf(`SELECT count(*) FROM public.user_tokens WHERE used_at IS NOT NULL`)
+	charlieStatus   = countOf(`SELECT status FROM public.tenants WHERE slug = '` + mxSlugC + `'`)
+	charlieDomains  = countOf(`SELECT string_agg(d.domain || ':' || d.is_primary::text, ',' ORDER BY d.domain)
+		FROM public.domains d JOIN public.tenants t ON t.id = d.tenant_id WHERE t.slug = '` + mxSlugC + `'`)
+)
+
+// no is for cells without variables.
+func no(*testing.T, *mxHarness) map[string]any { return nil }
+
+func charlie(status string) func(*testing.T, *mxHarness) map[string]any {
+	return func(t *testing.T, h *mxHarness) map[string]any {
+		h.setCharlie(t, status)
+		return map[string]any{"slug": mxSlugC}
+	}
+}
+
+func charlieWithDomain(t *testing.T, h *mxHarness) map[string]any {
+	return map[string]any{"slug": mxSlugC, "domain": h.charlieDomain(t)}
+}
+
+// mxCases is the table: one entry per root field.
+func mxCases() []mxCase {
+	return []mxCase{
+		// Queries.
+		{field: "me", policy: authenticated, hosts: bothHosts, doc: `query { me { id } }`, vars: no},
+		{field: "members", policy: perm(rbac.MembersRead), hosts: tenantHost, doc: `query { members { id } }`, vars: no},
+		{field: "member", policy: perm(rbac.MembersRead), hosts: tenantHost, doc: `query($id: ID!) { member(id: $id) { id } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any { return map[string]any{"id": h.users[mxViewer].MemberID} }},
+		{field: "roles", policy: perm(rbac.MembersRead), hosts: tenantHost, doc: `query { roles { id } }`, vars: no},
+		{field: "permissions", policy: authenticated, hosts: bothHosts, doc: `query { permissions { name } }`, vars: no},
+		{field: "myPermissions", policy: authenticated, hosts: bothHosts, doc: `query { myPermissions }`, vars: no},
+		{field: "invitations", policy: perm(rbac.MembersInvite), hosts: tenantHost, doc: `query { invitations { id } }`, vars: no},
+		{field: "auditEvents", policy: perm(rbac.AuditRead), hosts: tenantHost, doc: `query { auditEvents(first: 5) { totalCount } }`, vars: no},
+		{field: "version", policy: public, hosts: bothHosts, doc: `query { version }`, vars: no},
+		{field: "currentTenant", policy: authenticated, hosts: bothHosts, doc: `query { currentTenant { id } }`, vars: no,
+			// The platform host has no tenant to return: the resolver says so.
+			except: map[string]string{mxHostPlatform + " " + string(mxStaff): string(apperr.CodeTenantNotFound)}},
+		{field: "tenants", policy: staffOnly, hosts: bothHosts, doc: `query { tenants(first: 5) { totalCount } }`, vars: no},
+		{field: "node", policy: refused, hosts: bothHosts, doc: `query($id: ID!) { node(id: $id) { id } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any { return map[string]any{"id": h.users[mxViewer].MemberID} }},
+		{field: "nodes", policy: refused, hosts: bothHosts, doc: `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"ids": []uuid.UUID{h.users[mxViewer].MemberID}}
+			}},
+
+		// Identity.
+		{field: "signup", policy: public, hosts: platformHost, doc: `mutation($in: SignupInput!) { signup(input: $in) { user { id } } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"in": map[string]any{"email": fmt.Sprintf("signup-%d@example.com", h.next()), "password": mxPassword}}
+			},
+			state: countOf(`SELECT count(*) FROM public.users`)},
+		{field: "login", policy: public, hosts: tenantHost, doc: `mutation($in: LoginInput!) { login(input: $in) { accessToken } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"in": map[string]any{"email": h.users[mxViewer].Email, "password": mxPassword}}
+			},
+			state: countOf(`SELECT count(*) FROM public.refresh_tokens`)},
+		{field: "refreshToken", policy: public, hosts: tenantHost, doc: `mutation($in: RefreshTokenInput!) { refreshToken(input: $in) { accessToken } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"in": map[string]any{"refreshToken": h.loginUser(t, h.users[mxViewer]).RefreshToken}}
+			},
+			state: countOf(`SELECT count(*) FROM public.refresh_tokens WHERE consumed_at IS NOT NULL`)},
+		{field: "logout", policy: authenticated, hosts: bothHosts, doc: `mutation { logout }`, vars: no, state: revokedSessions},
+		{field: "logoutAll", policy: authenticated, hosts: bothHosts, doc: `mutation { logoutAll }`, vars: no, state: revokedSessions},
+		{field: "changePassword", policy: authenticated, hosts: bothHosts,
+			doc: `mutation($in: ChangePasswordInput!) { changePassword(input: $in) }`,
+			// The same password again: the account stays usable by later cells.
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"in": map[string]any{"currentPassword": mxPassword, "newPassword": mxPassword}}
+			},
+			state: countOf(`SELECT (SELECT count(*) FROM public.refresh_tokens WHERE revoked_at IS NOT NULL)::text || ' ' ||
+				md5(string_agg(password_hash, ',' ORDER BY id)) FROM public.users`)},
+		{field: "requestPasswordReset", policy: public, hosts: tenantHost,
+			doc: `mutation($in: RequestPasswordResetInput!) { requestPasswordReset(input: $in) }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"in": map[string]any{"email": h.users[mxViewer].Email}}
+			},
+			state: oneTimeTokens},
+		{field: "resetPassword", policy: public, hosts: tenantHost, doc: `mutation($in: ResetPasswordInput!) { resetPassword(input: $in) }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"in": map[string]any{"token": h.oneTimeToken(t, auth.PurposePasswordReset), "password": "another-password-42"}}
+			},
+			state: usedTokens},
+		{field: "requestEmailVerification", policy: authenticated, hosts: bothHosts, doc: `mutation { requestEmailVerification }`,
+			vars: no, state: oneTimeTokens},
+		{field: "verifyEmail", policy: public, hosts: tenantHost, doc: `mutation($in: VerifyEmailInput!) { verifyEmail(input: $in) }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"in": map[string]any{"token": h.oneTimeToken(t, auth.PurposeEmailVerification)}}
+			},
+			state: usedTokens},
+
+		// Members, roles, invitations.
+		{field: "inviteMember", policy: perm(rbac.MembersInvite), hosts: tenantHost,
+			doc: `mutation($in: InviteMemberInput!) { inviteMember(input: $in) { id } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"in": map[string]any{"email": fmt.Sprintf("invited-%d@example.com", h.next()), "role": rbac.RoleViewer}}
+			},
+			state: inA(`SELECT count(*) FROM $A.invitations`)},
+		{field: "revokeInvitation", policy: perm(rbac.MembersInvite), hosts: tenantHost,
+			doc: `mutation($id: ID!) { revokeInvitation(id: $id) { id } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				id, _ := h.invitation(t, h.users[mxOwner])
+				return map[string]any{"id": id}
+			},
+			state: inA(`SELECT count(*) FROM $A.invitations WHERE revoked_at IS NOT NULL`)},
+		{field: "acceptInvitation", policy: public, hosts: tenantHost,
+			doc: `mutation($in: AcceptInvitationInput!) { acceptInvitation(input: $in) { accessToken } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				_, token := h.invitation(t, h.users[mxOwner])
+				return map[string]any{"in": map[string]any{"token": token, "password": mxPassword, "name": "Invitee"}}
+			},
+			state: inA(`SELECT count(*) FROM $A.members`)},
+		{field: "setMemberRoles", policy: perm(rbac.MembersManage), hosts: tenantHost,
+			doc: `mutation($in: SetMemberRolesInput!) { setMemberRoles(input: $in) { id } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"in": map[string]any{"memberId": h.throwawayMember(t, h.a), "roles": []string{rbac.RoleMember}}}
+			},
+			state: inA(`SELECT md5(string_agg(member_id::text || role_id::text, ',' ORDER BY member_id, role_id)) FROM $A.member_roles`)},
+		{field: "setMemberStatus", policy: perm(rbac.MembersManage), hosts: tenantHost,
+			doc: `mutation($in: SetMemberStatusInput!) { setMemberStatus(input: $in) { id } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"in": map[string]any{"memberId": h.throwawayMember(t, h.a), "status": "disabled"}}
+			},
+			state: inA(`SELECT count(*) FROM $A.members WHERE status = 'disabled'`)},
+		{field: "removeMember", policy: perm(rbac.MembersManage), hosts: tenantHost, doc: `mutation($id: ID!) { removeMember(id: $id) }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"id": h.throwawayMember(t, h.a)}
+			},
+			state: inA(`SELECT count(*) FROM $A.members`)},
+		{field: "createRole", policy: perm(rbac.RolesManage), hosts: tenantHost,
+			doc: `mutation($in: CreateRoleInput!) { createRole(input: $in) { id } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"in": map[string]any{"name": fmt.Sprintf("made-%d", h.next()), "permissions": []string{string(rbac.ProjectsRead)}}}
+			},
+			state: inA(`SELECT count(*) FROM $A.roles`)},
+		{field: "updateRole", policy: perm(rbac.RolesManage), hosts: tenantHost,
+			doc: `mutation($in: UpdateRoleInput!) { updateRole(input: $in) { id } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"in": map[string]any{"id": h.customRole(t, h.users[mxOwner]), "description": "changed"}}
+			},
+			state: inA(`SELECT md5(string_agg(name || description || permissions::text, ',' ORDER BY id)) FROM $A.roles`)},
+		{field: "deleteRole", policy: perm(rbac.RolesManage), hosts: tenantHost, doc: `mutation($id: ID!) { deleteRole(id: $id) }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"id": h.customRole(t, h.users[mxOwner])}
+			},
+			state: inA(`SELECT count(*) FROM $A.roles`)},
+
+		// Platform staff. Also called on a tenant host, where they are refused.
+		{field: "createTenant", policy: staffOnly, hosts: bothHosts,
+			doc: `mutation($in: CreateTenantInput!) { createTenant(input: $in) { id } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"in": map[string]any{"slug": fmt.Sprintf("made-%d", h.next()), "name": "Made"}}
+			},
+			state: countOf(`SELECT count(*) FROM public.tenants`)},
+		{field: "suspendTenant", policy: staffOnly, hosts: bothHosts, doc: `mutation($slug: String!) { suspendTenant(slug: $slug) { id } }`,
+			vars: charlie(tenancy.StatusActive), state: charlieStatus},
+		{field: "reactivateTenant", policy: staffOnly, hosts: bothHosts, doc: `mutation($slug: String!) { reactivateTenant(slug: $slug) { id } }`,
+			vars: charlie(tenancy.StatusSuspended), state: charlieStatus},
+		{field: "deleteTenant", policy: staffOnly, hosts: bothHosts, doc: `mutation($slug: String!) { deleteTenant(slug: $slug) { id } }`,
+			vars: charlie(tenancy.StatusActive), state: charlieStatus},
+		{field: "restoreTenant", policy: staffOnly, hosts: bothHosts, doc: `mutation($slug: String!) { restoreTenant(slug: $slug) { id } }`,
+			vars: charlie(tenancy.StatusPendingDeletion), state: charlieStatus},
+		{field: "addTenantDomain", policy: staffOnly, hosts: bothHosts,
+			doc: `mutation($slug: String!, $domain: String!) { addTenantDomain(slug: $slug, domain: $domain) { id } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"slug": mxSlugC, "domain": fmt.Sprintf("new%d.example.org", h.next())}
+			},
+			state: charlieDomains},
+		{field: "removeTenantDomain", policy: staffOnly, hosts: bothHosts,
+			doc:  `mutation($slug: String!, $domain: String!) { removeTenantDomain(slug: $slug, domain: $domain) { id } }`,
+			vars: charlieWithDomain, state: charlieDomains},
+		{field: "setPrimaryTenantDomain", policy: staffOnly, hosts: bothHosts,
+			doc:  `mutation($slug: String!, $domain: String!) { setPrimaryTenantDomain(slug: $slug, domain: $domain) { id } }`,
+			vars: charlieWithDomain, state: charlieDomains},
+		{field: "impersonate", policy: staffOnly, hosts: bothHosts,
+			doc: `mutation($in: ImpersonateInput!) { impersonate(input: $in) { accessToken } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"in": map[string]any{"tenantSlug": mxSlugA, "userId": h.users[mxViewer].ID,
+					"reason": "permission matrix: staff may impersonate", "minutes": 5}}
+			},
+			state: countOf(`SELECT count(*) FROM public.refresh_tokens WHERE actor_id IS NOT NULL`)},
+	}
+}
+
+// mxSchemaPolicy reads a root field's policy directive from the schema.
+func mxSchemaPolicy(f *ast.FieldDefinition) (mxPolicy, int) {
+	var p mxPolicy
+	n := 0
+	for _, d := range f.Directives {
+		switch d.Name {
+		case "public":
+			p, n = public, n+1
+		case "authenticated":
+			p, n = authenticated, n+1
+		case "staff":
+			p, n = staffOnly, n+1
+		case "hasPermission":
+			arg := d.Arguments.ForName("permission")
+			if arg != nil && arg.Value != nil {
+				p = perm(rbac.Permission(arg.Value.Raw))
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		p = refused
+	}
+	return p, n
+}
+
+// TestPermissionMatrixCoversTheSchema fails when a root field has no
+// matrix entry (a new operation must be added to the table), when an entry
+// names no field, or when the table's policy is not the schema's.
+func TestPermissionMatrixCoversTheSchema(t *testing.T) {
+	t.Parallel()
+	schema := generated.NewExecutableSchema(generated.Config{Resolvers: &Resolver{}, Directives: directives()}).Schema()
+	byField := map[string]mxCase{}
+	for _, c := range mxCases() {
+		_, dup := byField[c.field]
+		require.False(t, dup, "%s has two matrix entries", c.field)
+		byField[c.field] = c
+	}
+	seen := map[string]bool{}
+	for _, root := range []string{"Query", "Mutation", "Subscription"} {
+		def := schema.Types[root]
+		if def == nil {
+			continue
+		}
+		for _, f := range def.Fields {
+			if strings.HasPrefix(f.Name, "__") {
+				continue
+			}
+			seen[f.Name] = true
+			c, ok := byField[f.Name]
+			require.True(t, ok, "%s.%s has no permission matrix entry: add one to mxCases", root, f.Name)
+			got, _ := mxSchemaPolicy(f)
+			require.Equal(t, c.policy, got, "%s.%s: the table says %s, the schema %s", root, f.Name, c.policy, got)
+			require.True(t, got.kind != mxPermission || rbac.Valid(got.perm), "%s.%s: unknown permission %q", root, f.Name, got.perm)
+		}
+	}
+	for name := range byField {
+		require.True(t, seen[name], "matrix entry %s names no root field", name)
+	}
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# bench.sh is `make bench`: the Go benchmarks of tenancy (provisioning,
+# fleet migrations, tenancy overhead), each with an iteration count that
+# fits it, results kept under bench/results/ so runs can be compared
+# (benchstat old.txt new.txt).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p bench/results
+out="bench/results/$(date -u +%Y%m%dT%H%M%SZ)-go.txt"
+run() { # pattern benchtime
+  go test -run '^$' -bench "$1" -benchtime "$2" -timeout 60m ./internal/tenant/ | tee -a "$out"
+}
+{ echo "# $(uname -srm); $(nproc) cores; $(go version)"; echo "# $(psql --version 2>/dev/null || true)"; } > "$out"
+run '^BenchmarkProvision$' 100x
+run '^BenchmarkProvisionFromPool$' 100x
+run '^BenchmarkMigrateNothingToDo$' 20x
+run '^BenchmarkMigrateAdditive$' 3x
+run '^BenchmarkTenancyOverhead$' 5s
+echo "results: $out"
