@@ -200,7 +200,9 @@ func mxCases() []mxCase {
 		{field: "me", policy: authenticated, hosts: bothHosts, doc: `query { me { id } }`, vars: no},
 		{field: "members", policy: perm(rbac.MembersRead), hosts: tenantHost, doc: `query { members { id } }`, vars: no},
 		{field: "member", policy: perm(rbac.MembersRead), hosts: tenantHost, doc: `query($id: ID!) { member(id: $id) { id } }`,
-			vars: func(t *testing.T, h *mxHarness) map[string]any { return map[string]any{"id": h.users[mxViewer].MemberID} }},
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"id": h.users[mxViewer].MemberID}
+			}},
 		{field: "roles", policy: perm(rbac.MembersRead), hosts: tenantHost, doc: `query { roles { id } }`, vars: no},
 		{field: "permissions", policy: authenticated, hosts: bothHosts, doc: `query { permissions { name } }`, vars: no},
 		{field: "myPermissions", policy: authenticated, hosts: bothHosts, doc: `query { myPermissions }`, vars: no},
@@ -212,7 +214,9 @@ func mxCases() []mxCase {
 			except: map[string]string{mxHostPlatform + " " + string(mxStaff): string(apperr.CodeTenantNotFound)}},
 		{field: "tenants", policy: staffOnly, hosts: bothHosts, doc: `query { tenants(first: 5) { totalCount } }`, vars: no},
 		{field: "node", policy: refused, hosts: bothHosts, doc: `query($id: ID!) { node(id: $id) { id } }`,
-			vars: func(t *testing.T, h *mxHarness) map[string]any { return map[string]any{"id": h.users[mxViewer].MemberID} }},
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"id": h.users[mxViewer].MemberID}
+			}},
 		{field: "nodes", policy: refused, hosts: bothHosts, doc: `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`,
 			vars: func(t *testing.T, h *mxHarness) map[string]any {
 				return map[string]any{"ids": []uuid.UUID{h.users[mxViewer].MemberID}}
@@ -415,4 +419,178 @@ func TestPermissionMatrixCoversTheSchema(t *testing.T) {
 	for name := range byField {
 		require.True(t, seen[name], "matrix entry %s names no root field", name)
 	}
+}
+
+// mxRow is one line of the printed matrix.
+type mxRow struct {
+	label     string
+	got, want []string
+}
+
+// TestPermissionMatrix calls every root field as every kind of caller
+// through the real handler chain and compares each answer with the
+// policy's: 0 unexpected allows, 0 unexpected denials, and no denied call
+// changes anything.
+func TestPermissionMatrix(t *testing.T) {
+	t.Parallel()
+	h := newMatrixHarness(t)
+
+	t.Run("EveryCellMatchesThePolicy", func(t *testing.T) {
+		var rows []mxRow
+		cells, allows, unexpectedAllows, unexpectedDenials, wrongCodes, sideEffects := 0, 0, 0, 0, 0, 0
+		for _, c := range mxCases() {
+			for _, host := range c.hosts {
+				row := mxRow{label: c.field + " @" + strings.TrimSuffix(strings.TrimSuffix(host, mxBaseDomain), ".")}
+				if host == mxHostPlatform {
+					row.label = c.field + " @platform"
+				}
+				for _, r := range mxRoles {
+					want := c.expect(host, r)
+					token := h.login(t, r)
+					vars := c.vars(t, h)
+					var before string
+					if c.state != nil {
+						before = c.state(t, h)
+					}
+					resp := h.post(t, host, token, c.doc, vars)
+					got := resp.outcome(c.field)
+					cells++
+					if got == mxAllow {
+						allows++
+					} else if c.state != nil {
+						if after := c.state(t, h); after != before {
+							sideEffects++
+							t.Errorf("SIDE EFFECT: %s as %s was denied (%s) but changed state: %s → %s", row.label, r, got, before, after)
+						}
+					}
+					switch {
+					case got == want:
+					case got == mxAllow:
+						unexpectedAllows++
+						t.Errorf("UNEXPECTED ALLOW: %s as %s: want %s; body %s", row.label, r, want, resp.Body)
+					case want == mxAllow:
+						unexpectedDenials++
+						t.Errorf("unexpected denial: %s as %s: got %s; body %s", row.label, r, got, resp.Body)
+					default:
+						wrongCodes++
+						t.Errorf("wrong code: %s as %s: want %s, got %s; body %s", row.label, r, want, got, resp.Body)
+					}
+					row.got, row.want = append(row.got, got), append(row.want, want)
+				}
+				rows = append(rows, row)
+			}
+		}
+		t.Logf("permission matrix: %d rows × %d roles = %d cells, %d allowed; unexpected allows %d, unexpected denials %d, wrong codes %d, denied calls with side effects %d\n%s",
+			len(rows), len(mxRoles), cells, allows, unexpectedAllows, unexpectedDenials, wrongCodes, sideEffects, mxTable(rows))
+		if t.Failed() {
+			t.Logf("server log (warnings and errors):\n%s", h.logs.String())
+		}
+	})
+
+	t.Run("ForeignTenantIDsAreNotFoundAndLeaveTheTenantUnchanged", func(t *testing.T) {
+		mxForeignIDs(t, h)
+	})
+}
+
+// mxShort abbreviates an outcome for the printed matrix.
+func mxShort(s string) string {
+	switch s {
+	case mxAllow:
+		return "ok"
+	case string(apperr.CodeUnauthenticated):
+		return "unauth"
+	case string(apperr.CodeForbidden):
+		return "forbid"
+	case string(apperr.CodeTenantNotFound):
+		return "no-tnt"
+	case string(apperr.CodeNotFound):
+		return "nofnd"
+	}
+	return s
+}
+
+// mxTable renders rows as a fixed-width table; a cell that missed its
+// expectation shows "got≠want".
+func mxTable(rows []mxRow) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-40s", "operation")
+	for _, r := range mxRoles {
+		fmt.Fprintf(&b, " %-10s", r)
+	}
+	b.WriteByte('\n')
+	for _, row := range rows {
+		fmt.Fprintf(&b, "%-40s", row.label)
+		for i := range row.got {
+			cell := mxShort(row.got[i])
+			if row.got[i] != row.want[i] {
+				cell += "≠" + mxShort(row.want[i])
+			}
+			fmt.Fprintf(&b, " %-10s", cell)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// mxForeignIDs is the BOLA check: A's owner, on A's host, names B's
+// member, role and invitation. Every call answers NOT_FOUND with the same
+// message as for an id that exists nowhere (no existence oracle), and B's
+// rows are unchanged.
+func mxForeignIDs(t *testing.T, h *mxHarness) {
+	ownerB := h.users[mxOtherOwner]
+	memberB := h.throwawayMember(t, h.b)
+	roleB := h.customRole(t, ownerB)
+	invB, invTokenB := h.invitation(t, ownerB)
+	q := db.QuoteIdent(h.b.Schema)
+	snapshotB := func() string {
+		return h.scalar(t, `SELECT concat_ws(' | ',
+			(SELECT string_agg(id::text || status, ',' ORDER BY id) FROM `+q+`.members),
+			(SELECT string_agg(member_id::text || role_id::text, ',' ORDER BY member_id, role_id) FROM `+q+`.member_roles),
+			(SELECT string_agg(id::text || name || description || permissions::text, ',' ORDER BY id) FROM `+q+`.roles),
+			(SELECT string_agg(id::text || coalesce(revoked_at::text, '-') || coalesce(accepted_at::text, '-'), ',' ORDER BY id) FROM `+q+`.invitations))`)
+	}
+	before := snapshotB()
+
+	docs := map[string]string{}
+	for _, c := range mxCases() {
+		docs[c.field] = c.doc
+	}
+	notFound := string(apperr.CodeNotFound)
+	calls := []struct {
+		field string
+		code  string
+		vars  func(id any) map[string]any
+		id    any
+		none  any
+	}{
+		{"member", notFound, func(id any) map[string]any { return map[string]any{"id": id} }, memberB, uuid.New()},
+		{"member", notFound, func(id any) map[string]any { return map[string]any{"id": id} }, ownerB.MemberID, uuid.New()},
+		{"setMemberRoles", notFound, func(id any) map[string]any {
+			return map[string]any{"in": map[string]any{"memberId": id, "roles": []string{rbac.RoleMember}}}
+		}, memberB, uuid.New()},
+		{"setMemberStatus", notFound, func(id any) map[string]any {
+			return map[string]any{"in": map[string]any{"memberId": id, "status": "disabled"}}
+		}, memberB, uuid.New()},
+		{"removeMember", notFound, func(id any) map[string]any { return map[string]any{"id": id} }, memberB, uuid.New()},
+		{"removeMember", notFound, func(id any) map[string]any { return map[string]any{"id": id} }, ownerB.MemberID, uuid.New()},
+		{"updateRole", notFound, func(id any) map[string]any {
+			return map[string]any{"in": map[string]any{"id": id, "description": "taken over"}}
+		}, roleB, uuid.New()},
+		{"deleteRole", notFound, func(id any) map[string]any { return map[string]any{"id": id} }, roleB, uuid.New()},
+		{"revokeInvitation", notFound, func(id any) map[string]any { return map[string]any{"id": id} }, invB, uuid.New()},
+		// B's invitation token is no token on A's host: the same answer as
+		// a token that never existed.
+		{"acceptInvitation", string(apperr.CodeValidation), func(tok any) map[string]any {
+			return map[string]any{"in": map[string]any{"token": tok, "password": mxPassword, "name": "Intruder"}}
+		}, invTokenB, "no-such-invitation-token"},
+	}
+	for _, c := range calls {
+		foreign := h.post(t, mxHostA, h.login(t, mxOwner), docs[c.field], c.vars(c.id))
+		require.Equal(t, c.code, foreign.outcome(c.field), "%s with B's id: %s", c.field, foreign.Body)
+		unknown := h.post(t, mxHostA, h.login(t, mxOwner), docs[c.field], c.vars(c.none))
+		require.Equal(t, c.code, unknown.outcome(c.field), "%s with an unknown id: %s", c.field, unknown.Body)
+		require.Equal(t, unknown.message(), foreign.message(), "%s: B's id must look like an id that does not exist", c.field)
+		require.Equal(t, before, snapshotB(), "%s with B's id changed tenant B", c.field)
+	}
+	t.Logf("cross-tenant ids: %d calls by A's owner with B's ids → expected codes, B unchanged", len(calls))
 }
