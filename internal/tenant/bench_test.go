@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sort"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -120,7 +122,7 @@ func BenchmarkMigrateAdditive(b *testing.B) {
 // with the single-schema design: one table with a tenant_id column. The
 // ratio of the two ns/op is the tenancy overhead.
 func BenchmarkTenancyOverhead(b *testing.B) {
-	const tenants, perTenant = 100, 200
+	tenants, perTenant := benchEnvInt("OVH_TENANTS", 100), 200
 	svc, tdb := benchService(b, 0)
 	ctx := context.Background()
 	schemas := make([]string, tenants)
@@ -214,4 +216,12 @@ func BenchmarkProvisionFromPool(b *testing.B) {
 			benchReportPercentiles(b, lat)
 		})
 	}
+}
+
+// benchEnvInt reads an integer knob for a benchmark from the environment.
+func benchEnvInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
 }
