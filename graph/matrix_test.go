@@ -209,6 +209,43 @@ func mxCases() []mxCase {
 		{field: "invitations", policy: perm(rbac.MembersInvite), hosts: tenantHost, doc: `query { invitations { id } }`, vars: no},
 		{field: "auditEvents", policy: perm(rbac.AuditRead), hosts: tenantHost, doc: `query { auditEvents(first: 5) { totalCount } }`, vars: no},
 		{field: "version", policy: public, hosts: bothHosts, doc: `query { version }`, vars: no},
+		{field: "projects", policy: perm(rbac.ProjectsRead), hosts: tenantHost,
+			doc: `query { projects(first: 5) { totalCount edges { node { id name } } } }`, vars: no},
+		{field: "project", policy: perm(rbac.ProjectsRead), hosts: tenantHost, doc: `query($id: ID!) { project(id: $id) { id } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any { return map[string]any{"id": mxProject(t, h)} }},
+		{field: "createProject", policy: perm(rbac.ProjectsWrite), hosts: tenantHost,
+			doc: `mutation($in: CreateProjectInput!) { createProject(input: $in) { id name } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"in": map[string]any{"name": "P", "description": "d"}}
+			},
+			state: inA(`SELECT count(*) FROM $A.projects`)},
+		{field: "updateProject", policy: perm(rbac.ProjectsWrite), hosts: tenantHost,
+			doc: `mutation($in: UpdateProjectInput!) { updateProject(input: $in) { id } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"in": map[string]any{"id": mxProject(t, h), "name": "renamed"}}
+			},
+			state: inA(`SELECT count(*) FROM $A.projects WHERE name = 'renamed'`)},
+		{field: "deleteProject", policy: perm(rbac.ProjectsDelete), hosts: tenantHost,
+			doc:   `mutation($id: ID!) { deleteProject(id: $id) }`,
+			vars:  func(t *testing.T, h *mxHarness) map[string]any { return map[string]any{"id": mxProject(t, h)} },
+			state: inA(`SELECT count(*) FROM $A.projects`)},
+		{field: "createDataItem", policy: perm(rbac.DataWrite), hosts: tenantHost,
+			doc: `mutation($in: CreateDataItemInput!) { createDataItem(input: $in) { id } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"in": map[string]any{"projectId": mxProject(t, h), "title": "item", "tags": []string{"a"}}}
+			},
+			state: inA(`SELECT count(*) FROM $A.data_items`)},
+		{field: "updateDataItem", policy: perm(rbac.DataWrite), hosts: tenantHost,
+			doc: `mutation($in: UpdateDataItemInput!) { updateDataItem(input: $in) { id } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"in": map[string]any{"id": mxItem(t, h), "title": "retitled"}}
+			},
+			state: inA(`SELECT count(*) FROM $A.data_items WHERE title = 'retitled'`)},
+		{field: "deleteDataItem", policy: perm(rbac.DataWrite), hosts: tenantHost,
+			doc:   `mutation($id: ID!) { deleteDataItem(id: $id) }`,
+			vars:  func(t *testing.T, h *mxHarness) map[string]any { return map[string]any{"id": mxItem(t, h)} },
+			state: inA(`SELECT count(*) FROM $A.data_items`)},
+
 		{field: "currentTenant", policy: authenticated, hosts: bothHosts, doc: `query { currentTenant { id } }`, vars: no,
 			// The platform host has no tenant to return: the resolver says so.
 			except: map[string]string{mxHostPlatform + " " + string(mxStaff): string(apperr.CodeTenantNotFound)}},
@@ -593,4 +630,19 @@ func mxForeignIDs(t *testing.T, h *mxHarness) {
 		require.Equal(t, before, snapshotB(), "%s with B's id changed tenant B", c.field)
 	}
 	t.Logf("cross-tenant ids: %d calls by A's owner with B's ids → expected codes, B unchanged", len(calls))
+}
+
+// mxProject inserts a throwaway project in tenant A and returns its id.
+func mxProject(t *testing.T, h *mxHarness) string {
+	t.Helper()
+	return h.scalar(t, strings.ReplaceAll(`INSERT INTO $A.projects (id, name, description, status, created_at, updated_at)
+		VALUES (gen_random_uuid(), 'fixture', '', 'active', now(), now()) RETURNING id::text`, "$A", db.QuoteIdent(h.a.Schema)))
+}
+
+// mxItem inserts a throwaway data item (in a new project) in tenant A.
+func mxItem(t *testing.T, h *mxHarness) string {
+	t.Helper()
+	p := mxProject(t, h)
+	return h.scalar(t, strings.ReplaceAll(`INSERT INTO $A.data_items (id, project_id, title, created_at, updated_at)
+		VALUES (gen_random_uuid(), $1, 'fixture', now(), now()) RETURNING id::text`, "$A", db.QuoteIdent(h.a.Schema)), p)
 }

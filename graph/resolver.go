@@ -6,6 +6,7 @@ import (
 	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/member"
+	"github.com/clientiq/clientiq/internal/project"
 	"github.com/clientiq/clientiq/internal/tenant"
 )
 
@@ -17,6 +18,8 @@ type Resolver struct {
 	Auth *auth.Service
 	// Tenants runs the tenant lifecycle.
 	Tenants *tenant.Service
+	// Projects writes projects and data items.
+	Projects *project.Service
 	// Members runs memberships, roles and invitations.
 	Membership *member.Service
 	// Version is reported by the version query.

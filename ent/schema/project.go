@@ -36,7 +36,9 @@ func (Project) Fields() []ent.Field {
 func (Project) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("items", DataItem.Type).
-			Annotations(entgql.RelayConnection(), entsql.OnDelete(entsql.Cascade)),
+			Annotations(entgql.RelayConnection(), entsql.OnDelete(entsql.Cascade),
+				// Reading a project's items needs data.read, as listing them does.
+				entgql.Directives(HasPermission("data.read"))),
 	}
 }
 

@@ -4,6 +4,7 @@ package model
 
 import (
 	"github.com/clientiq/clientiq/ent"
+	"github.com/clientiq/clientiq/ent/project"
 	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/google/uuid"
 )
@@ -18,6 +19,18 @@ type AcceptInvitationInput struct {
 type ChangePasswordInput struct {
 	CurrentPassword string `json:"currentPassword"`
 	NewPassword     string `json:"newPassword"`
+}
+
+type CreateDataItemInput struct {
+	ProjectID  uuid.UUID      `json:"projectId"`
+	Title      string         `json:"title"`
+	Attributes map[string]any `json:"attributes,omitempty"`
+	Tags       []string       `json:"tags,omitempty"`
+}
+
+type CreateProjectInput struct {
+	Name        string  `json:"name"`
+	Description *string `json:"description,omitempty"`
 }
 
 type CreateRoleInput struct {
@@ -97,6 +110,20 @@ type SignupPayload struct {
 	Tenant *ent.Tenant `json:"tenant,omitempty"`
 	// Tokens for the new tenant (null without one).
 	Tokens *auth.Tokens `json:"tokens,omitempty"`
+}
+
+type UpdateDataItemInput struct {
+	ID         uuid.UUID      `json:"id"`
+	Title      *string        `json:"title,omitempty"`
+	Attributes map[string]any `json:"attributes,omitempty"`
+	Tags       []string       `json:"tags,omitempty"`
+}
+
+type UpdateProjectInput struct {
+	ID          uuid.UUID       `json:"id"`
+	Name        *string         `json:"name,omitempty"`
+	Description *string         `json:"description,omitempty"`
+	Status      *project.Status `json:"status,omitempty"`
 }
 
 type UpdateRoleInput struct {

@@ -5,6 +5,7 @@ package audit
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 
@@ -34,6 +35,7 @@ const (
 	RoleDeleted          = "role.deleted"
 	ImpersonationStarted = "impersonation.started"
 	ProjectCreated       = "project.created"
+	ProjectUpdated       = "project.updated"
 	ProjectDeleted       = "project.deleted"
 	TenantOwnerSignedUp  = "tenant.created"
 	SubscriptionChanged  = "billing.subscription_changed"
@@ -56,24 +58,60 @@ type Execer interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
-// Record writes e into the audit log of schema.
+// Record writes e into the audit log of schema through a pgx pool,
+// connection or transaction.
 func Record(ctx context.Context, q Execer, schema string, e Event) error {
-	if err := tenancy.CheckSchema(schema); err != nil {
+	query, args, err := insert(schema, e)
+	if err != nil {
 		return err
+	}
+	if _, err := q.Exec(ctx, query, args...); err != nil {
+		return fmt.Errorf("record audit event %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+// SQLExecer runs a statement through database/sql (an ent transaction).
+type SQLExecer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// RecordSQL is Record for database/sql transactions (ent's), so a change
+// made through ent and its audit entry commit together.
+func RecordSQL(ctx context.Context, q SQLExecer, schema string, e Event) error {
+	query, args, err := insert(schema, e)
+	if err != nil {
+		return err
+	}
+	if _, err := q.ExecContext(ctx, query, args...); err != nil {
+		return fmt.Errorf("record audit event %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+// insert builds the one INSERT both Record variants run.
+func insert(schema string, e Event) (string, []any, error) {
+	if err := tenancy.CheckSchema(schema); err != nil {
+		return "", nil, err
 	}
 	var meta []byte
 	if len(e.Metadata) > 0 {
 		meta, _ = json.Marshal(e.Metadata)
 	}
-	_, err := q.Exec(ctx, `INSERT INTO `+db.QuoteIdent(schema)+`.audit_events
+	return `INSERT INTO ` + db.QuoteIdent(schema) + `.audit_events
 		(id, action, actor_id, impersonator_id, target_type, target_id, ip, user_agent, metadata, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())`,
-		uuid.New(), e.Action, nilUUID(e.ActorID), nilUUID(e.ImpersonatorID), e.TargetType, e.TargetID,
-		truncate(e.IP, 64), truncate(e.UserAgent, 512), meta)
-	if err != nil {
-		return fmt.Errorf("record audit event %s: %w", e.Action, err)
+		[]any{uuid.New(), e.Action, nilUUID(e.ActorID), nilUUID(e.ImpersonatorID), e.TargetType, e.TargetID,
+			truncate(e.IP, 64), truncate(e.UserAgent, 512), jsonOrNil(meta)}, nil
+}
+
+// jsonOrNil passes JSON as text (NULL when empty), which both pgx and
+// database/sql send as a jsonb parameter.
+func jsonOrNil(b []byte) any {
+	if b == nil {
+		return nil
 	}
-	return nil
+	return string(b)
 }
 
 func nilUUID(u uuid.UUID) *uuid.UUID {

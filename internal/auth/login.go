@@ -160,12 +160,25 @@ type membership struct {
 // activeMember returns the user's active membership of the tenant schema,
 // or nil.
 func (s *Service) activeMember(ctx context.Context, schema string, userID uuid.UUID) (*membership, error) {
+	return activeMemberOn(ctx, s.pool, schema, userID)
+}
+
+// rowQuerier runs a query returning one row: the pool, or a transaction.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// activeMemberOn is activeMember on db. Code inside a transaction passes
+// the transaction: taking a second pool connection while holding the first
+// (and its row locks) deadlocks once concurrent callers hold every
+// connection waiting for those locks.
+func activeMemberOn(ctx context.Context, dbq rowQuerier, schema string, userID uuid.UUID) (*membership, error) {
 	if err := tenancy.CheckSchema(schema); err != nil {
 		return nil, err
 	}
 	q := db.QuoteIdent(schema)
 	var m membership
-	err := s.pool.QueryRow(ctx, `SELECT m.id,
+	err := dbq.QueryRow(ctx, `SELECT m.id,
 			coalesce(array_agg(DISTINCT r.name) FILTER (WHERE r.name IS NOT NULL), '{}'),
 			coalesce(array_agg(DISTINCT p.perm) FILTER (WHERE p.perm IS NOT NULL), '{}')
 		FROM `+q+`.members m

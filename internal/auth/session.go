@@ -92,7 +92,10 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, meta Meta) (
 			return errBadRefresh
 		}
 		if inTenant {
-			m, err := s.activeMember(ctx, t.Schema, userID)
+			// On tx, not the pool: this transaction holds the token's row
+			// lock, and parallel refreshes of the same token hold pool
+			// connections waiting for it.
+			m, err := activeMemberOn(ctx, tx, t.Schema, userID)
 			if err != nil {
 				return err
 			}
