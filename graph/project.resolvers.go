@@ -11,13 +11,14 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/graph/model"
+	"github.com/clientiq/clientiq/internal/apperr"
 	"github.com/clientiq/clientiq/internal/project"
 	"github.com/google/uuid"
 )
 
 // CreateProject is the resolver for the createProject field.
 func (r *mutationResolver) CreateProject(ctx context.Context, input model.CreateProjectInput) (*ent.Project, error) {
-	return r.Projects.Create(ctx, project.CreateInput{Name: input.Name, Description: deref(input.Description)})
+	return r.ProjectSvc.Create(ctx, project.CreateInput{Name: input.Name, Description: deref(input.Description)})
 }
 
 // UpdateProject is the resolver for the updateProject field.
@@ -27,47 +28,38 @@ func (r *mutationResolver) UpdateProject(ctx context.Context, input model.Update
 		st := string(*input.Status)
 		status = &st
 	}
-	return r.Projects.Update(ctx, input.ID, project.UpdateInput{Name: input.Name, Description: input.Description, Status: status})
+	return r.ProjectSvc.Update(ctx, input.ID, project.UpdateInput{Name: input.Name, Description: input.Description, Status: status})
 }
 
 // DeleteProject is the resolver for the deleteProject field.
 func (r *mutationResolver) DeleteProject(ctx context.Context, id uuid.UUID) (bool, error) {
-	return true, r.Projects.Delete(ctx, id)
+	return true, r.ProjectSvc.Delete(ctx, id)
 }
 
 // CreateDataItem is the resolver for the createDataItem field.
 func (r *mutationResolver) CreateDataItem(ctx context.Context, input model.CreateDataItemInput) (*ent.DataItem, error) {
-	return r.Projects.CreateItem(ctx, input.ProjectID, project.ItemInput{Title: &input.Title, Attributes: input.Attributes, Tags: input.Tags})
+	return r.ProjectSvc.CreateItem(ctx, input.ProjectID, project.ItemInput{Title: &input.Title, Attributes: input.Attributes, Tags: input.Tags})
 }
 
 // UpdateDataItem is the resolver for the updateDataItem field.
 func (r *mutationResolver) UpdateDataItem(ctx context.Context, input model.UpdateDataItemInput) (*ent.DataItem, error) {
-	return r.Projects.UpdateItem(ctx, input.ID, project.ItemInput{Title: input.Title, Attributes: input.Attributes, Tags: input.Tags})
+	return r.ProjectSvc.UpdateItem(ctx, input.ID, project.ItemInput{Title: input.Title, Attributes: input.Attributes, Tags: input.Tags})
 }
 
 // DeleteDataItem is the resolver for the deleteDataItem field.
 func (r *mutationResolver) DeleteDataItem(ctx context.Context, id uuid.UUID) (bool, error) {
-	return true, r.Projects.DeleteItem(ctx, id)
+	return true, r.ProjectSvc.DeleteItem(ctx, id)
 }
 
 // Projects is the resolver for the projects field.
 func (r *queryResolver) Projects(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.ProjectOrder, where *ent.ProjectWhereInput) (*ent.ProjectConnection, error) {
-	c, err := r.Clients.Tenant(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return c.Project.Query().Paginate(ctx, after, pageSize(first), before, pageSize(last),
-		ent.WithProjectOrder(orderBy), ent.WithProjectFilter(where.Filter))
+	return r.ProjectSvc.List(ctx, project.Page{After: after, First: first, Before: before, Last: last}, orderBy, where)
 }
 
 // Project is the resolver for the project field.
 func (r *queryResolver) Project(ctx context.Context, id uuid.UUID) (*ent.Project, error) {
-	c, err := r.Clients.Tenant(ctx)
-	if err != nil {
-		return nil, err
-	}
-	p, err := c.Project.Get(ctx, id)
-	if ent.IsNotFound(err) {
+	p, err := r.ProjectSvc.Get(ctx, id)
+	if apperr.CodeOf(err) == apperr.CodeNotFound {
 		return nil, nil
 	}
 	return p, err

@@ -19,7 +19,7 @@ type Resolver struct {
 	// Tenants runs the tenant lifecycle.
 	Tenants *tenant.Service
 	// Projects writes projects and data items.
-	Projects *project.Service
+	ProjectSvc *project.Service
 	// Members runs memberships, roles and invitations.
 	Membership *member.Service
 	// Version is reported by the version query.

@@ -52,7 +52,7 @@ func NewHandler(cfg Config) http.Handler {
 		cfg.OperationTimeout = 10 * time.Second
 	}
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{
-		Resolvers:  &Resolver{Clients: cfg.Clients, Auth: cfg.Auth, Tenants: cfg.Tenants, Membership: cfg.Members, Projects: project.NewService(cfg.Clients), Version: cfg.Version},
+		Resolvers:  &Resolver{Clients: cfg.Clients, Auth: cfg.Auth, Tenants: cfg.Tenants, Membership: cfg.Members, ProjectSvc: project.NewService(cfg.Clients), Version: cfg.Version},
 		Directives: directives(),
 	}))
 	srv.AddTransport(transport.Options{})

@@ -1,0 +1,82 @@
+package project
+
+import (
+	"context"
+
+	"entgo.io/contrib/entgql"
+	"github.com/google/uuid"
+
+	"github.com/clientiq/clientiq/ent"
+	"github.com/clientiq/clientiq/ent/dataitem"
+	"github.com/clientiq/clientiq/internal/rbac"
+	"github.com/clientiq/clientiq/internal/tenancy"
+)
+
+// MaxPage caps every page of a list.
+const MaxPage = 100
+
+// Page is a cursor page request: First items after After (or Last before
+// Before).
+type Page struct {
+	After  *entgql.Cursor[uuid.UUID]
+	First  *int
+	Before *entgql.Cursor[uuid.UUID]
+	Last   *int
+}
+
+func (p Page) capped() Page {
+	c := func(n *int) *int {
+		if n == nil || *n <= MaxPage {
+			return n
+		}
+		m := MaxPage
+		return &m
+	}
+	p.First, p.Last = c(p.First), c(p.Last)
+	return p
+}
+
+// List returns a page of the tenant's projects (projects.read).
+func (s *Service) List(ctx context.Context, page Page, order *ent.ProjectOrder, where *ent.ProjectWhereInput) (*ent.ProjectConnection, error) {
+	if _, err := tenancy.RequirePermission(ctx, rbac.ProjectsRead); err != nil {
+		return nil, err
+	}
+	c, err := s.clients.Tenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	page = page.capped()
+	return c.Project.Query().Paginate(ctx, page.After, page.First, page.Before, page.Last,
+		ent.WithProjectOrder(order), ent.WithProjectFilter(where.Filter))
+}
+
+// Get returns one project (projects.read), NOT_FOUND when this tenant has
+// no such project.
+func (s *Service) Get(ctx context.Context, id uuid.UUID) (*ent.Project, error) {
+	if _, err := tenancy.RequirePermission(ctx, rbac.ProjectsRead); err != nil {
+		return nil, err
+	}
+	c, err := s.clients.Tenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := c.Project.Get(ctx, id)
+	return p, translate(err)
+}
+
+// ListItems returns a page of a project's data items (data.read).
+func (s *Service) ListItems(ctx context.Context, projectID uuid.UUID, page Page) (*ent.DataItemConnection, error) {
+	if _, err := tenancy.RequirePermission(ctx, rbac.DataRead); err != nil {
+		return nil, err
+	}
+	if _, err := s.Get(ctx, projectID); err != nil {
+		return nil, err
+	}
+	c, err := s.clients.Tenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	page = page.capped()
+	return c.DataItem.Query().Where(dataitem.ProjectID(projectID)).
+		Paginate(ctx, page.After, page.First, page.Before, page.Last)
+}
