@@ -27,6 +27,7 @@ import (
 	"github.com/clientiq/clientiq/internal/member"
 	"github.com/clientiq/clientiq/internal/notify"
 	"github.com/clientiq/clientiq/internal/playground"
+	"github.com/clientiq/clientiq/internal/project"
 	"github.com/clientiq/clientiq/internal/rest"
 	"github.com/clientiq/clientiq/internal/tenant"
 )
@@ -111,8 +112,9 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 	scoped := func(fail func(http.ResponseWriter, *http.Request, error), h http.Handler) http.Handler {
 		return resolver.Middleware(fail)(authSvc.Middleware(fail)(h))
 	}
+	clients := db.NewClients(d.db.SQL)
 	gql := scoped(graph.WriteHTTPError, graph.NewHandler(graph.Config{
-		Clients: db.NewClients(d.db.SQL),
+		Clients: clients,
 		Auth:    authSvc,
 		Tenants: tenants,
 		Members: member.NewService(member.Config{
@@ -126,7 +128,12 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 	mux.Handle("/graphql", gql)
 	mux.Handle("/graphql/", gql)
 	restFail := func(w http.ResponseWriter, r *http.Request, err error) { rest.WriteError(w, r, logger, err) }
-	rest.Register(mux, rest.Config{Logger: logger, Middleware: func(h http.Handler) http.Handler { return scoped(restFail, h) }})
+	rest.Register(mux, rest.Config{
+		Logger:     logger,
+		Middleware: func(h http.Handler) http.Handler { return scoped(restFail, h) },
+		Auth:       authSvc,
+		Projects:   project.NewService(clients),
+	})
 	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
 		jwks := authSvc.Keys().JWKS()
 		if jwks == nil {

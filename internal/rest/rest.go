@@ -5,7 +5,9 @@ import (
 	"net/http"
 
 	"github.com/clientiq/clientiq/internal/apperr"
+	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/clientiq/clientiq/internal/buildinfo"
+	"github.com/clientiq/clientiq/internal/project"
 )
 
 // Prefix is where the compatibility layer is mounted.
@@ -17,12 +19,18 @@ type Config struct {
 	Logger *slog.Logger
 	// Middleware wraps every route (tenant resolution); nil for none.
 	Middleware func(http.Handler) http.Handler
+	// Auth runs sign-in and sessions. Without it the auth and user routes
+	// are not mounted.
+	Auth *auth.Service
+	// Projects serves projects and data items; without it those routes are
+	// not mounted.
+	Projects *project.Service
 }
 
 // Register mounts the /api/v1 routes on mux. Every route is registered with
 // and without its trailing slash.
 func Register(mux *http.ServeMux, cfg Config) {
-	h := &handlers{logger: cfg.Logger}
+	h := &handlers{logger: cfg.Logger, auth: cfg.Auth, projects: cfg.Projects}
 	wrap := cfg.Middleware
 	if wrap == nil {
 		wrap = func(h http.Handler) http.Handler { return h }
@@ -33,10 +41,28 @@ func Register(mux *http.ServeMux, cfg Config) {
 		mux.Handle(method+" "+Prefix+path, wrap(fn))
 	}
 	handle("GET", "", h.index)
+	if h.auth != nil {
+		handle("POST", "/auth/login", h.login)
+		handle("POST", "/auth/refresh", h.refresh)
+		handle("POST", "/auth/logout", h.logout)
+		handle("GET", "/users/me", h.me)
+	}
+	if h.projects != nil {
+		handle("GET", "/projects", h.listProjects)
+		handle("POST", "/projects", h.createProject)
+		handle("GET", "/projects/{id}", h.getProject)
+		handle("PUT", "/projects/{id}", h.updateProject)
+		handle("PATCH", "/projects/{id}", h.updateProject)
+		handle("DELETE", "/projects/{id}", h.deleteProject)
+		handle("GET", "/projects/{id}/items", h.listItems)
+		handle("POST", "/projects/{id}/items", h.createItem)
+	}
 }
 
 type handlers struct {
-	logger *slog.Logger
+	logger   *slog.Logger
+	auth     *auth.Service
+	projects *project.Service
 }
 
 // index answers GET /api/v1/ with what the API is.
