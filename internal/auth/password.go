@@ -9,11 +9,11 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 
 	"github.com/clientiq/clientiq/internal/apperr"
+	"github.com/clientiq/clientiq/internal/credential"
 )
 
 // Argon2Params are argon2id's cost parameters.
@@ -31,13 +31,11 @@ type Argon2Params struct {
 // DefaultArgon2 meets OWASP's argon2id recommendation (m=19 MiB, t=2, p=1).
 var DefaultArgon2 = Argon2Params{Memory: 19456, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
 
-// Password length rules.
+// Password length rules (see package credential).
 const (
-	MinPasswordLen = 12
-	MaxPasswordLen = 128
-	// MaxPasswordBytes is refused before any hashing, so a huge body cannot
-	// buy CPU time.
-	MaxPasswordBytes = 1024
+	MinPasswordLen   = credential.MinPasswordLen
+	MaxPasswordLen   = credential.MaxPasswordLen
+	MaxPasswordBytes = credential.MaxPasswordBytes
 )
 
 // Hasher hashes and verifies passwords with argon2id in a bounded pool: at
@@ -64,20 +62,9 @@ func NewHasher(params Argon2Params, slots int) *Hasher {
 	return h
 }
 
-// ValidatePassword applies the password rules (12–128 characters, not the
-// email); field names the input field in the VALIDATION_ERROR.
+// ValidatePassword applies the password rules (credential.ValidatePassword).
 func ValidatePassword(field, password, email string) error {
-	fe := apperr.FieldErrors{}
-	n := utf8.RuneCountInString(password)
-	switch {
-	case len(password) > MaxPasswordBytes || n > MaxPasswordLen:
-		fe.Add(field, fmt.Sprintf("must be at most %d characters", MaxPasswordLen))
-	case n < MinPasswordLen:
-		fe.Add(field, fmt.Sprintf("must be at least %d characters", MinPasswordLen))
-	case email != "" && strings.EqualFold(strings.TrimSpace(password), strings.TrimSpace(email)):
-		fe.Add(field, "must not be your email address")
-	}
-	return fe.Err()
+	return credential.ValidatePassword(field, password, email)
 }
 
 // ErrBusy is returned when ctx ends while waiting for a hashing slot.

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/mail"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/clientiq/clientiq/internal/apperr"
 	"github.com/clientiq/clientiq/internal/cache"
+	"github.com/clientiq/clientiq/internal/credential"
 	"github.com/clientiq/clientiq/internal/tenancy"
 )
 
@@ -132,17 +131,10 @@ type User struct {
 // unknown account, a disabled account or a non-member: nothing to enumerate.
 var errBadCredentials = apperr.New(apperr.CodeUnauthenticated, "invalid email or password")
 
-// NormalizeEmail lowercases and checks an email address.
+// NormalizeEmail lowercases and checks an email address
+// (credential.NormalizeEmail).
 func NormalizeEmail(field, email string) (string, error) {
-	e := strings.ToLower(strings.TrimSpace(email))
-	if e == "" {
-		return "", apperr.Validation("invalid email", map[string][]string{field: {"is required"}})
-	}
-	addr, err := mail.ParseAddress(e)
-	if err != nil || addr.Address != e || len(e) > 254 || !strings.Contains(e[strings.LastIndex(e, "@")+1:], ".") {
-		return "", apperr.Validation("invalid email", map[string][]string{field: {"is not a valid email address"}})
-	}
-	return e, nil
+	return credential.NormalizeEmail(field, email)
 }
 
 // userByEmail returns the user and password hash, or pgx.ErrNoRows.

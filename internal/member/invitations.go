@@ -13,6 +13,7 @@ import (
 
 	"github.com/clientiq/clientiq/internal/apperr"
 	"github.com/clientiq/clientiq/internal/audit"
+	"github.com/clientiq/clientiq/internal/credential"
 	"github.com/clientiq/clientiq/internal/rbac"
 )
 
@@ -114,7 +115,7 @@ func (s *Service) Invite(ctx context.Context, email, role string, meta Meta) (*I
 		return nil, err
 	}
 	fe := apperr.FieldErrors{}
-	email, eerr := normalizeEmail("email", email)
+	email, eerr := credential.NormalizeEmail("email", email)
 	if eerr != nil {
 		for k, v := range apperr.As(eerr).Fields {
 			fe[k] = v

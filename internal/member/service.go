@@ -20,6 +20,7 @@ import (
 
 	"github.com/clientiq/clientiq/internal/apperr"
 	"github.com/clientiq/clientiq/internal/audit"
+	"github.com/clientiq/clientiq/internal/credential"
 	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/rbac"
 	"github.com/clientiq/clientiq/internal/tenancy"
@@ -112,7 +113,7 @@ func NewService(cfg Config) *Service {
 		now:              cfg.Now,
 	}
 	if s.validatePassword == nil {
-		s.validatePassword = validatePassword
+		s.validatePassword = credential.ValidatePassword
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
-	"net/mail"
 	"regexp"
 	"slices"
 	"strings"
@@ -17,43 +16,10 @@ import (
 
 // Input limits.
 const (
-	minPasswordLen    = 12
-	maxPasswordLen    = 128
-	maxPasswordBytes  = 1024
 	maxNameLen        = 200
 	maxDescriptionLen = 500
 	maxTokenLen       = 128
 )
-
-// normalizeEmail lowercases and checks an email address, with the same
-// rules as sign-up, so an invitation reaches the account sign-up would make.
-func normalizeEmail(field, email string) (string, error) {
-	e := strings.ToLower(strings.TrimSpace(email))
-	if e == "" {
-		return "", apperr.Validation("invalid email", map[string][]string{field: {"is required"}})
-	}
-	addr, err := mail.ParseAddress(e)
-	if err != nil || addr.Address != e || len(e) > 254 || !strings.Contains(e[strings.LastIndex(e, "@")+1:], ".") {
-		return "", apperr.Validation("invalid email", map[string][]string{field: {"is not a valid email address"}})
-	}
-	return e, nil
-}
-
-// validatePassword is the default password rule set, the same as auth's:
-// 12 to 128 characters, not the email address.
-func validatePassword(field, password, email string) error {
-	fe := apperr.FieldErrors{}
-	n := utf8.RuneCountInString(password)
-	switch {
-	case len(password) > maxPasswordBytes || n > maxPasswordLen:
-		fe.Add(field, fmt.Sprintf("must be at most %d characters", maxPasswordLen))
-	case n < minPasswordLen:
-		fe.Add(field, fmt.Sprintf("must be at least %d characters", minPasswordLen))
-	case email != "" && strings.EqualFold(strings.TrimSpace(password), strings.TrimSpace(email)):
-		fe.Add(field, "must not be your email address")
-	}
-	return fe.Err()
-}
 
 var roleNameRE = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
 
