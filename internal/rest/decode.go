@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -18,7 +19,8 @@ import (
 
 // decode reads a JSON object body into dst strictly: the Content-Type must
 // be JSON (415), unknown fields are refused (no mass assignment), trailing
-// data and malformed JSON are VALIDATION_ERROR, an oversized body is 413.
+// data, malformed JSON and NUL characters are VALIDATION_ERROR, an
+// oversized body is 413.
 func decode(r *http.Request, dst any) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
@@ -32,7 +34,49 @@ func decode(r *http.Request, dst any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return apperr.Validation("the body must hold exactly one JSON object", map[string][]string{"body": {"has trailing data"}})
 	}
+	return refuseNUL(dst)
+}
+
+// refuseNUL rejects a decoded body holding U+0000 in any string, map key
+// included: PostgreSQL cannot store it in text or jsonb, and its error
+// would otherwise surface as a 500. The field named is the top-level one.
+func refuseNUL(dst any) error {
+	v := reflect.Indirect(reflect.ValueOf(dst))
+	if v.Kind() != reflect.Struct {
+		if hasNUL(v) {
+			return apperr.Validation("invalid input: check body", map[string][]string{"body": {"must not contain NUL characters"}})
+		}
+		return nil
+	}
+	for i := range v.NumField() {
+		if hasNUL(v.Field(i)) {
+			name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+			return apperr.Validation("invalid input: check "+name, map[string][]string{name: {"must not contain NUL characters"}})
+		}
+	}
 	return nil
+}
+
+func hasNUL(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.String:
+		return strings.ContainsRune(v.String(), 0)
+	case reflect.Pointer, reflect.Interface:
+		return !v.IsNil() && hasNUL(v.Elem())
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if hasNUL(v.Index(i)) {
+				return true
+			}
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			if hasNUL(it.Key()) || hasNUL(it.Value()) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func decodeError(err error) error {

@@ -21,14 +21,21 @@ type Resource struct {
 
 func projectResource(p *ent.Project) Resource {
 	return Resource{ID: p.ID.String(), Type: "project", Attributes: map[string]any{
-		"name": p.Name, "description": p.Description, "status": p.Status, "created_at": p.CreatedAt, "updated_at": p.UpdatedAt,
+		"name": p.Name, "description": p.Description, "status": p.Status, "created_at": timestamp(p.CreatedAt), "updated_at": timestamp(p.UpdatedAt),
 	}, Relationships: map[string]any{"owner": idRef("user", p.OwnerID)}}
 }
 
 func itemResource(it *ent.DataItem) Resource {
 	return Resource{ID: it.ID.String(), Type: "data_item", Attributes: map[string]any{
-		"title": it.Title, "attributes": it.Attributes, "tags": it.Tags, "created_at": it.CreatedAt, "updated_at": it.UpdatedAt,
+		"title": it.Title, "attributes": it.Attributes, "tags": it.Tags, "created_at": timestamp(it.CreatedAt), "updated_at": timestamp(it.UpdatedAt),
 	}, Relationships: map[string]any{"project": map[string]any{"data": map[string]string{"type": "project", "id": it.ProjectID.String()}}}}
+}
+
+// timestamp renders a stored time in UTC at PostgreSQL's microsecond
+// precision, so the resource a write answers reads the same as a later GET
+// (ent sets times in Go with nanoseconds; the database keeps microseconds).
+func timestamp(t time.Time) string {
+	return t.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano)
 }
 
 func idRef[T interface{ String() string }](typ string, id *T) map[string]any {
