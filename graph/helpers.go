@@ -39,14 +39,24 @@ func (r *Resolver) signupPayload(ctx context.Context, res *auth.SignupResult) (*
 // MaxPageSize caps every connection's first/last.
 const MaxPageSize = 100
 
-// pageSize caps a first/last argument at MaxPageSize (nil stays nil: the
-// connection's default applies).
+// pageSize caps a first/last argument at MaxPageSize.
 func pageSize(n *int) *int {
 	if n == nil || *n <= MaxPageSize {
 		return n
 	}
 	m := MaxPageSize
 	return &m
+}
+
+// pageArgs caps first and last, and asks for one full page when neither
+// is given: a list never returns everything.
+func pageArgs(first, last *int) (*int, *int) {
+	first, last = pageSize(first), pageSize(last)
+	if first == nil && last == nil {
+		m := MaxPageSize
+		first = &m
+	}
+	return first, last
 }
 
 // entTenant loads the ent view of a tenant the service just returned.

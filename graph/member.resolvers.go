@@ -121,7 +121,8 @@ func (r *queryResolver) AuditEvents(ctx context.Context, after *entgql.Cursor[uu
 	if err != nil {
 		return nil, err
 	}
-	return c.AuditEvent.Query().Paginate(ctx, after, pageSize(first), before, pageSize(last),
+	first, last = pageArgs(first, last)
+	return c.AuditEvent.Query().Paginate(ctx, after, first, before, last,
 		ent.WithAuditEventOrder(&ent.AuditEventOrder{Direction: entgql.OrderDirectionDesc, Field: ent.AuditEventOrderFieldCreatedAt}),
 		ent.WithAuditEventFilter(where.Filter))
 }

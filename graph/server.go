@@ -19,6 +19,7 @@ import (
 	"github.com/clientiq/clientiq/graph/generated"
 	"github.com/clientiq/clientiq/internal/apperr"
 	"github.com/clientiq/clientiq/internal/auth"
+	"github.com/clientiq/clientiq/internal/cache"
 	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/member"
 	"github.com/clientiq/clientiq/internal/project"
@@ -44,6 +45,10 @@ type Config struct {
 	Introspection bool
 	// OperationTimeout bounds one operation. Default 10s.
 	OperationTimeout time.Duration
+	// Limits bound depth, complexity, aliases and tokens (defaults when zero).
+	Limits Limits
+	// Cache stores automatic persisted queries; nil uses an in-process one.
+	Cache cache.Store
 }
 
 // NewHandler returns the /graphql HTTP handler.
@@ -51,15 +56,27 @@ func NewHandler(cfg Config) http.Handler {
 	if cfg.OperationTimeout == 0 {
 		cfg.OperationTimeout = 10 * time.Second
 	}
-	srv := handler.New(generated.NewExecutableSchema(generated.Config{
+	limits := cfg.Limits.withDefaults()
+	gc := generated.Config{
 		Resolvers:  &Resolver{Clients: cfg.Clients, Auth: cfg.Auth, Tenants: cfg.Tenants, Membership: cfg.Members, ProjectSvc: project.NewService(cfg.Clients), Version: cfg.Version},
 		Directives: directives(),
-	}))
+	}
+	complexity(&gc.Complexity)
+	srv := handler.New(generated.NewExecutableSchema(gc))
 	srv.AddTransport(transport.Options{})
+	// GET serves queries only (gqlgen refuses mutations over GET); POST
+	// takes application/json only, so form posts (CSRF) match no transport.
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.SetParserTokenLimit(10_000)
+	srv.SetParserTokenLimit(limits.MaxTokens)
+	srv.Use(shapeLimit{limits})
+	srv.Use(extension.FixedComplexityLimit(limits.MaxComplexity))
+	store := cfg.Cache
+	if store == nil {
+		store = cache.NewMemory(10_000)
+	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: apqCache{store}})
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	} else {

@@ -124,6 +124,7 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 		Logger:        logger,
 		Version:       buildinfo.Version(),
 		Introspection: !cfg.IsProduction(),
+		Cache:         d.cache,
 	}))
 	mux.Handle("/graphql", gql)
 	mux.Handle("/graphql/", gql)

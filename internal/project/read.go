@@ -33,6 +33,10 @@ func (p Page) capped() Page {
 		return &m
 	}
 	p.First, p.Last = c(p.First), c(p.Last)
+	if p.First == nil && p.Last == nil {
+		n := MaxPage // no size asked: one full page, never everything
+		p.First = &n
+	}
 	return p
 }
 

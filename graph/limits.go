@@ -1,0 +1,199 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/google/uuid"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/clientiq/clientiq/ent"
+	"github.com/clientiq/clientiq/graph/generated"
+	"github.com/clientiq/clientiq/internal/cache"
+)
+
+// Limits bound what one operation may ask for. Rejected operations run no
+// resolver and no SQL: they are refused before execution.
+type Limits struct {
+	// MaxDepth of nested selections. Default 10.
+	MaxDepth int
+	// MaxComplexity, counting each list field by its first/last. Default 1000.
+	MaxComplexity int
+	// MaxAliases is how often one field may appear in one selection set
+	// (aliases). Default 5; the sign-in mutations allow only 1.
+	MaxAliases int
+	// MaxTokens bounds the parser. Default 10,000.
+	MaxTokens int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxDepth == 0 {
+		l.MaxDepth = 10
+	}
+	if l.MaxComplexity == 0 {
+		l.MaxComplexity = 1000
+	}
+	if l.MaxAliases == 0 {
+		l.MaxAliases = 5
+	}
+	if l.MaxTokens == 0 {
+		l.MaxTokens = 10_000
+	}
+	return l
+}
+
+// singleUse are the mutations that try a secret: one per operation, so
+// aliases cannot multiply guesses past the throttles.
+var singleUse = map[string]bool{
+	"login": true, "refreshToken": true, "resetPassword": true, "requestPasswordReset": true,
+	"verifyEmail": true, "acceptInvitation": true, "signup": true, "changePassword": true,
+}
+
+// shapeLimit enforces depth and alias limits after validation.
+type shapeLimit struct{ l Limits }
+
+func (shapeLimit) ExtensionName() string { return "ShapeLimit" }
+
+func (shapeLimit) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (s shapeLimit) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if oc.Operation == nil {
+		return nil
+	}
+	if d := depth(oc.Operation.SelectionSet, 0, map[string]bool{}); d > s.l.MaxDepth {
+		return limitErr(fmt.Sprintf("the query is %d levels deep; at most %d are allowed", d, s.l.MaxDepth))
+	}
+	if err := aliases(oc.Operation.SelectionSet, s.l.MaxAliases, oc.Operation.Operation == ast.Mutation, true); err != nil {
+		return err
+	}
+	return nil
+}
+
+func limitErr(msg string) *gqlerror.Error {
+	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": "VALIDATION_ERROR"}}
+}
+
+// depth returns the deepest field nesting of set, following fragments once.
+func depth(set ast.SelectionSet, level int, seen map[string]bool) int {
+	deepest := level
+	for _, sel := range set {
+		var d int
+		switch s := sel.(type) {
+		case *ast.Field:
+			if len(s.SelectionSet) == 0 {
+				d = level + 1
+			} else {
+				d = depth(s.SelectionSet, level+1, seen)
+			}
+		case *ast.InlineFragment:
+			d = depth(s.SelectionSet, level, seen)
+		case *ast.FragmentSpread:
+			if seen[s.Name] || s.Definition == nil {
+				continue
+			}
+			seen[s.Name] = true
+			d = depth(s.Definition.SelectionSet, level, seen)
+			delete(seen, s.Name)
+		}
+		deepest = max(deepest, d)
+	}
+	return deepest
+}
+
+// aliases refuses a field repeated (under aliases) more than max times in
+// one selection set, and the single-use mutations more than once.
+func aliases(set ast.SelectionSet, limit int, mutation, root bool) *gqlerror.Error {
+	counts := map[string]int{}
+	var walk func(ast.SelectionSet) *gqlerror.Error
+	walk = func(set ast.SelectionSet) *gqlerror.Error {
+		for _, sel := range set {
+			switch s := sel.(type) {
+			case *ast.Field:
+				counts[s.Name]++
+				if err := aliases(s.SelectionSet, limit, false, false); err != nil {
+					return err
+				}
+			case *ast.InlineFragment:
+				if err := walk(s.SelectionSet); err != nil {
+					return err
+				}
+			case *ast.FragmentSpread:
+				if s.Definition != nil {
+					if err := walk(s.Definition.SelectionSet); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	}
+	if err := walk(set); err != nil {
+		return err
+	}
+	for name, n := range counts {
+		if root && mutation && singleUse[name] && n > 1 {
+			return limitErr(fmt.Sprintf("%s may appear only once per operation", name))
+		}
+		if n > limit {
+			return limitErr(fmt.Sprintf("%s appears %d times; at most %d aliases of a field are allowed", name, n, limit))
+		}
+	}
+	return nil
+}
+
+// connectionCost multiplies a connection's children by its page size
+// (first or last, default and cap MaxPageSize).
+func connectionCost(child int, first, last *int) int {
+	n := MaxPageSize
+	if first != nil && *first >= 0 && *first < n {
+		n = *first
+	}
+	if last != nil && *last >= 0 && *last < n {
+		n = *last
+	}
+	return 1 + child*max(n, 1)
+}
+
+// complexity sets the cost of every list field, so the complexity limit
+// counts what a query can really return.
+func complexity(c *generated.ComplexityRoot) {
+	type cur = *entgql.Cursor[uuid.UUID]
+	c.Query.Projects = func(child int, _ cur, first *int, _ cur, last *int, _ *ent.ProjectOrder, _ *ent.ProjectWhereInput) int {
+		return connectionCost(child, first, last)
+	}
+	c.Query.Tenants = func(child int, _ cur, first *int, _ cur, last *int, _ *ent.TenantWhereInput) int {
+		return connectionCost(child, first, last)
+	}
+	c.Query.AuditEvents = func(child int, _ cur, first *int, _ cur, last *int, _ *ent.AuditEventWhereInput) int {
+		return connectionCost(child, first, last)
+	}
+	c.Project.Items = func(child int, _ cur, first *int, _ cur, last *int, _ *ent.DataItemOrder, _ *ent.DataItemWhereInput) int {
+		return connectionCost(child, first, last)
+	}
+	// Plain lists are bounded by the tenant's size; count them as a page.
+	list := func(child int) int { return 1 + child*MaxPageSize }
+	c.Query.Members = list
+	c.Query.Roles = list
+	c.Query.Invitations = list
+	c.Tenant.Domains = list
+}
+
+// apqCache stores automatic persisted queries in the shared cache (Redis
+// when present) for a day.
+type apqCache struct{ store cache.Store }
+
+func (a apqCache) Get(ctx context.Context, key string) (string, bool) {
+	b, ok, err := a.store.Get(ctx, cache.Key("", "apq", key))
+	if err != nil || !ok {
+		return "", false
+	}
+	return string(b), true
+}
+
+func (a apqCache) Add(ctx context.Context, key, value string) {
+	_ = a.store.Set(ctx, cache.Key("", "apq", key), []byte(value), 24*time.Hour)
+}
