@@ -13,6 +13,8 @@ import (
 	"github.com/clientiq/clientiq/graph/model"
 	"github.com/clientiq/clientiq/internal/apperr"
 	"github.com/clientiq/clientiq/internal/project"
+	"github.com/clientiq/clientiq/internal/rbac"
+	"github.com/clientiq/clientiq/internal/tenancy"
 	"github.com/google/uuid"
 )
 
@@ -49,6 +51,16 @@ func (r *mutationResolver) UpdateDataItem(ctx context.Context, input model.Updat
 // DeleteDataItem is the resolver for the deleteDataItem field.
 func (r *mutationResolver) DeleteDataItem(ctx context.Context, id uuid.UUID) (bool, error) {
 	return true, r.ProjectSvc.DeleteItem(ctx, id)
+}
+
+// Owner is the resolver for the owner field.
+func (r *projectResolver) Owner(ctx context.Context, obj *ent.Project) (*ent.User, error) {
+	// People's emails are for those who may see members (a viewer may not).
+	v, ok := tenancy.ViewerFrom(ctx)
+	if !ok || !v.Can(rbac.MembersRead) || obj.OwnerID == nil {
+		return nil, nil
+	}
+	return loadUser(ctx, *obj.OwnerID), nil
 }
 
 // Projects is the resolver for the projects field.

@@ -91,6 +91,9 @@ func NewHandler(cfg Config) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), cfg.OperationTimeout)
 		defer cancel()
+		if cfg.Clients != nil {
+			ctx = withLoaders(ctx, cfg.Clients.Public())
+		}
 		srv.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -128,6 +129,21 @@ type mxHarness struct {
 
 	a, b  *tenancy.Tenant
 	users map[mxRole]*mxUser
+
+	// For serveWith: what the handler chain is built from.
+	sqlDB    *sql.DB
+	resolver *tenant.Resolver
+	logger   *slog.Logger
+}
+
+// serveWith serves the same chain over other ent clients (a counting driver).
+func (h *mxHarness) serveWith(t *testing.T, clients *db.Clients) *httptest.Server {
+	t.Helper()
+	gql := NewHandler(Config{Clients: clients, Auth: h.auth, Tenants: h.tenants, Members: h.members,
+		Logger: h.logger, Version: "matrix-1"})
+	srv := httptest.NewServer(h.resolver.Middleware(WriteHTTPError)(h.auth.Middleware(WriteHTTPError)(gql)))
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 // newMatrixHarness provisions the database and fixtures and serves the
@@ -165,7 +181,8 @@ func newMatrixHarness(t *testing.T) *mxHarness {
 	hash, err := hasher.Hash(ctx, mxPassword)
 	require.NoError(t, err)
 	h := &mxHarness{pool: d.Pool, auth: authSvc, tenants: tenants, members: members, outbox: outbox,
-		srv: srv, logs: logs, hash: hash, users: map[mxRole]*mxUser{}}
+		srv: srv, logs: logs, hash: hash, users: map[mxRole]*mxUser{},
+		sqlDB: d.SQL, resolver: resolver, logger: logger}
 
 	h.users[mxOwner], h.a = h.signupOwner(t, mxSlugA)
 	h.users[mxOtherOwner], h.b = h.signupOwner(t, mxSlugB)
@@ -309,16 +326,22 @@ type mxResponse struct {
 // post sends a GraphQL request to host with an optional bearer token.
 func (h *mxHarness) post(t *testing.T, host, token, doc string, vars map[string]any) mxResponse {
 	t.Helper()
+	return h.postTo(t, h.srv, host, token, doc, vars)
+}
+
+// postTo is post against another server of the harness.
+func (h *mxHarness) postTo(t *testing.T, srv *httptest.Server, host, token, doc string, vars map[string]any) mxResponse {
+	t.Helper()
 	payload, err := json.Marshal(map[string]any{"query": doc, "variables": vars})
 	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodPost, h.srv.URL+"/graphql", bytes.NewReader(payload))
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/graphql", bytes.NewReader(payload))
 	require.NoError(t, err)
 	req.Host = host
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	res, err := h.srv.Client().Do(req)
+	res, err := srv.Client().Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()
 	var buf bytes.Buffer

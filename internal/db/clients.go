@@ -27,7 +27,7 @@ import (
 // The public client refuses tenant-scoped entities before any SQL is sent,
 // and names a schema that does not exist for them as a second guard.
 type Clients struct {
-	drv    *entsql.Driver
+	drv    dialect.Driver
 	public *ent.Client
 }
 
@@ -37,7 +37,12 @@ const noTenantSchema = "clientiq_no_tenant_in_context"
 
 // NewClients returns the client factory over sqlDB.
 func NewClients(sqlDB *sql.DB) *Clients {
-	drv := entsql.OpenDB(dialect.Postgres, sqlDB)
+	return NewClientsFromDriver(entsql.OpenDB(dialect.Postgres, sqlDB))
+}
+
+// NewClientsFromDriver is NewClients over an ent driver (tests wrap one to
+// count statements).
+func NewClientsFromDriver(drv dialect.Driver) *Clients {
 	public := ent.NewClient(ent.Driver(drv), ent.AlternateSchema(ent.ScopedSchemaConfig(noTenantSchema)))
 	ent.DenyTenantEntities(public, tenancy.ErrNoTenant)
 	return &Clients{drv: drv, public: public}
