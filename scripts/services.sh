@@ -2,7 +2,9 @@
 # services.sh makes sure the PostgreSQL and Redis that the tests use answer on
 # 127.0.0.1:5432 and 127.0.0.1:6379: it starts them when they are installed
 # but down, and installs them with apt-get when they are missing and we are
-# root. Idempotent and quick when both already run. Used by `make test` and .ci/run.
+# root. It also makes sure /usr/bin/chromium (Debian package chromium) is
+# there for the playground's browser test. Idempotent and quick when all is
+# already in place. Used by `make test` and .ci/run.
 set -euo pipefail
 
 log() { echo "services: $*" >&2; }
@@ -64,9 +66,18 @@ ensure_redis() {
   wait_for 6379 Redis
 }
 
+# The browser test in internal/playground drives /usr/bin/chromium headless;
+# it is a program, not a service, so there is nothing to start.
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  apt_install chromium
+  [ -x /usr/bin/chromium ] || { log "chromium installed but /usr/bin/chromium is missing"; exit 1; }
+}
+
 case "${1:-all}" in
   postgres) ensure_postgres ;;
   redis) ensure_redis ;;
-  all) ensure_postgres; ensure_redis ;;
-  *) echo "usage: $0 [all|postgres|redis]" >&2; exit 2 ;;
+  chromium) ensure_chromium ;;
+  all) ensure_postgres; ensure_redis; ensure_chromium ;;
+  *) echo "usage: $0 [all|postgres|redis|chromium]" >&2; exit 2 ;;
 esac

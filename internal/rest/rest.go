@@ -41,6 +41,7 @@ func Register(mux *http.ServeMux, cfg Config) {
 		mux.Handle(method+" "+Prefix+path, wrap(fn))
 	}
 	handle("GET", "", h.index)
+	handle("GET", "/openapi.json", h.openapi)
 	if h.auth != nil {
 		handle("POST", "/auth/login", h.login)
 		handle("POST", "/auth/refresh", h.refresh)
