@@ -96,6 +96,8 @@ type mxCase struct {
 	// except holds outcomes the policy does not decide, keyed
 	// "host role", each with its reason in a comment.
 	except map[string]string
+	// ws runs the document as a subscription over WebSocket.
+	ws bool
 }
 
 // expect is the outcome the rules give for role on host.
@@ -209,6 +211,8 @@ func mxCases() []mxCase {
 		{field: "invitations", policy: perm(rbac.MembersInvite), hosts: tenantHost, doc: `query { invitations { id } }`, vars: no},
 		{field: "auditEvents", policy: perm(rbac.AuditRead), hosts: tenantHost, doc: `query { auditEvents(first: 5) { totalCount } }`, vars: no},
 		{field: "version", policy: public, hosts: bothHosts, doc: `query { version }`, vars: no},
+		{field: "projectChanged", policy: perm(rbac.ProjectsRead), hosts: tenantHost, ws: true,
+			doc: `subscription { projectChanged { kind projectId } }`, vars: no},
 		{field: "projects", policy: perm(rbac.ProjectsRead), hosts: tenantHost,
 			doc: `query { projects(first: 5) { totalCount edges { node { id name } } } }`, vars: no},
 		{field: "project", policy: perm(rbac.ProjectsRead), hosts: tenantHost, doc: `query($id: ID!) { project(id: $id) { id } }`,
@@ -489,7 +493,12 @@ func TestPermissionMatrix(t *testing.T) {
 					if c.state != nil {
 						before = c.state(t, h)
 					}
-					resp := h.post(t, host, token, c.doc, vars)
+					var resp mxResponse
+					if c.ws {
+						resp = h.subscribe(t, host, token, c.doc)
+					} else {
+						resp = h.post(t, host, token, c.doc, vars)
+					}
 					got := resp.outcome(c.field)
 					cells++
 					if got == mxAllow {

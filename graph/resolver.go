@@ -5,6 +5,7 @@ package graph
 import (
 	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/clientiq/clientiq/internal/db"
+	"github.com/clientiq/clientiq/internal/events"
 	"github.com/clientiq/clientiq/internal/member"
 	"github.com/clientiq/clientiq/internal/project"
 	"github.com/clientiq/clientiq/internal/tenant"
@@ -20,6 +21,8 @@ type Resolver struct {
 	Tenants *tenant.Service
 	// Projects writes projects and data items.
 	ProjectSvc *project.Service
+	// Events is the live change feed of subscriptions.
+	Events *events.Bus
 	// Members runs memberships, roles and invitations.
 	Membership *member.Service
 	// Version is reported by the version query.

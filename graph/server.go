@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -13,6 +14,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -21,9 +23,11 @@ import (
 	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/clientiq/clientiq/internal/cache"
 	"github.com/clientiq/clientiq/internal/db"
+	"github.com/clientiq/clientiq/internal/events"
 	"github.com/clientiq/clientiq/internal/member"
 	"github.com/clientiq/clientiq/internal/project"
 	"github.com/clientiq/clientiq/internal/reqinfo"
+	"github.com/clientiq/clientiq/internal/tenancy"
 	"github.com/clientiq/clientiq/internal/tenant"
 )
 
@@ -49,6 +53,14 @@ type Config struct {
 	Limits Limits
 	// Cache stores automatic persisted queries; nil uses an in-process one.
 	Cache cache.Store
+	// Projects writes projects; nil builds one over Clients (no events).
+	Projects *project.Service
+	// Events feeds subscriptions; nil means no live events.
+	Events *events.Bus
+	// Auth also authenticates WebSocket connections from connection_init.
+	// AllowedOrigins are the browser origins allowed to open WebSockets
+	// (host patterns, e.g. "app.example.com"); same-host is always allowed.
+	AllowedOrigins []string
 }
 
 // NewHandler returns the /graphql HTTP handler.
@@ -57,13 +69,25 @@ func NewHandler(cfg Config) http.Handler {
 		cfg.OperationTimeout = 10 * time.Second
 	}
 	limits := cfg.Limits.withDefaults()
+	projects := cfg.Projects
+	if projects == nil {
+		projects = project.NewService(cfg.Clients)
+	}
 	gc := generated.Config{
-		Resolvers:  &Resolver{Clients: cfg.Clients, Auth: cfg.Auth, Tenants: cfg.Tenants, Membership: cfg.Members, ProjectSvc: project.NewService(cfg.Clients), Version: cfg.Version},
+		Resolvers:  &Resolver{Clients: cfg.Clients, Auth: cfg.Auth, Tenants: cfg.Tenants, Membership: cfg.Members, ProjectSvc: projects, Events: cfg.Events, Version: cfg.Version},
 		Directives: directives(),
 	}
 	complexity(&gc.Complexity)
 	srv := handler.New(generated.NewExecutableSchema(gc))
 	srv.AddTransport(transport.Options{})
+	// First: the WebSocket upgrade is a GET, which the GET transport would take.
+	srv.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: 10 * time.Second,
+		InitFunc:              wsInit(cfg.Auth),
+		Implementation: transport.CoderWebsocketImplementation{
+			AcceptOptions: websocket.AcceptOptions{OriginPatterns: cfg.AllowedOrigins},
+		},
+	})
 	// GET serves queries only (gqlgen refuses mutations over GET); POST
 	// takes application/json only, so form posts (CSRF) match no transport.
 	srv.AddTransport(transport.GET{})
@@ -89,6 +113,19 @@ func NewHandler(cfg Config) http.Handler {
 		return apperr.New(apperr.CodeInternal, "internal error")
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isUpgrade(r) {
+			// A subscription lives as long as its connection: no operation
+			// timeout, and none of the server's read/write deadlines.
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Time{})
+			_ = rc.SetWriteDeadline(time.Time{})
+			ctx := r.Context()
+			if cfg.Clients != nil {
+				ctx = withLoaders(ctx, cfg.Clients.Public())
+			}
+			srv.ServeHTTP(w, r.WithContext(ctx))
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), cfg.OperationTimeout)
 		defer cancel()
 		if cfg.Clients != nil {
@@ -130,5 +167,33 @@ func presenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			gerr.Message = ae.Message
 		}
 		return gerr
+	}
+}
+
+// isUpgrade reports whether r asks for a WebSocket.
+func isUpgrade(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+// wsInit authenticates a WebSocket from its connection_init payload
+// ({"Authorization": "Bearer …"}) when the upgrade request carried no
+// Authorization header; the tenant was resolved from the upgrade request.
+func wsInit(a *auth.Service) transport.WebsocketInitFunc {
+	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		if _, ok := tenancy.ViewerFrom(ctx); ok || a == nil {
+			return ctx, nil, nil
+		}
+		header := p.Authorization()
+		if header == "" {
+			return ctx, nil, nil // anonymous: the field's policy decides
+		}
+		v, err := a.Authenticate(ctx, header)
+		if err != nil {
+			return nil, nil, err
+		}
+		if v != nil {
+			ctx = tenancy.WithViewer(ctx, v)
+		}
+		return ctx, nil, nil
 	}
 }

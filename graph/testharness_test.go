@@ -9,10 +9,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -22,8 +26,10 @@ import (
 	"github.com/clientiq/clientiq/internal/cache"
 	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/dbtest"
+	"github.com/clientiq/clientiq/internal/events"
 	"github.com/clientiq/clientiq/internal/jobs"
 	"github.com/clientiq/clientiq/internal/member"
+	"github.com/clientiq/clientiq/internal/project"
 	"github.com/clientiq/clientiq/internal/rbac"
 	"github.com/clientiq/clientiq/internal/tenancy"
 	"github.com/clientiq/clientiq/internal/tenant"
@@ -134,6 +140,74 @@ type mxHarness struct {
 	sqlDB    *sql.DB
 	resolver *tenant.Resolver
 	logger   *slog.Logger
+	bus      *events.Bus
+}
+
+// subscribe opens a graphql-transport-ws subscription on host with token
+// (sent in connection_init), publishes one project event for tenant A, and
+// returns the first result: data when the event arrived, errors otherwise
+// (a refused token closes the connection: UNAUTHENTICATED).
+func (h *mxHarness) subscribe(t *testing.T, host, token, doc string) mxResponse {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	url := "ws" + strings.TrimPrefix(h.srv.URL, "http") + "/graphql"
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Host: host, Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		// The tenant middleware refused the upgrade (unknown host).
+		return mxResponse{Body: err.Error(), Errors: []map[string]any{{"extensions": map[string]any{"code": "TENANT_NOT_FOUND"}}}}
+	}
+	defer c.CloseNow()
+	init := map[string]any{"type": "connection_init", "payload": map[string]any{}}
+	if token != "" {
+		init["payload"] = map[string]any{"Authorization": "Bearer " + token}
+	}
+	require.NoError(t, wsjson.Write(ctx, c, init))
+	var msg map[string]any
+	if err := wsjson.Read(ctx, c, &msg); err != nil || msg["type"] != "connection_ack" {
+		return mxResponse{Body: fmt.Sprint(msg, err), Errors: []map[string]any{{"extensions": map[string]any{"code": "UNAUTHENTICATED"}}}}
+	}
+	require.NoError(t, wsjson.Write(ctx, c, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": doc}}))
+	// Publish until the subscriber sees an event or an error arrives.
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				h.bus.Publish(context.Background(), events.Event{TenantID: h.a.ID, Kind: "project.created", ID: uuid.New()})
+			}
+		}
+	}()
+	for {
+		msg = nil
+		require.NoError(t, wsjson.Read(ctx, c, &msg))
+		switch msg["type"] {
+		case "next":
+			payload, _ := msg["payload"].(map[string]any)
+			out := mxResponse{Body: fmt.Sprint(payload)}
+			out.Data, _ = payload["data"].(map[string]any)
+			if errs, ok := payload["errors"].([]any); ok {
+				for _, e := range errs {
+					m, _ := e.(map[string]any)
+					out.Errors = append(out.Errors, m)
+				}
+			}
+			return out
+		case "error":
+			out := mxResponse{Body: fmt.Sprint(msg)}
+			errs, _ := msg["payload"].([]any)
+			for _, e := range errs {
+				m, _ := e.(map[string]any)
+				out.Errors = append(out.Errors, m)
+			}
+			return out
+		}
+	}
 }
 
 // serveWith serves the same chain over other ent clients (a counting driver).
@@ -173,8 +247,10 @@ func newMatrixHarness(t *testing.T) *mxHarness {
 		Hasher: hasher, ValidatePassword: auth.ValidatePassword, Logger: logger,
 	})
 	resolver := tenant.NewResolver(tenant.ResolverConfig{Pool: d.Pool, Cache: store, BaseDomain: mxBaseDomain, Logger: logger})
-	gql := NewHandler(Config{Clients: db.NewClients(d.SQL), Auth: authSvc, Tenants: tenants, Members: members,
-		Logger: logger, Version: "matrix-1"})
+	bus := events.NewBus(ctx, nil, logger)
+	clients := db.NewClients(d.SQL)
+	gql := NewHandler(Config{Clients: clients, Auth: authSvc, Tenants: tenants, Members: members,
+		Logger: logger, Version: "matrix-1", Events: bus, Projects: project.NewServiceWithEvents(clients, bus)})
 	srv := httptest.NewServer(resolver.Middleware(WriteHTTPError)(authSvc.Middleware(WriteHTTPError)(gql)))
 	t.Cleanup(srv.Close)
 
@@ -182,7 +258,7 @@ func newMatrixHarness(t *testing.T) *mxHarness {
 	require.NoError(t, err)
 	h := &mxHarness{pool: d.Pool, auth: authSvc, tenants: tenants, members: members, outbox: outbox,
 		srv: srv, logs: logs, hash: hash, users: map[mxRole]*mxUser{},
-		sqlDB: d.SQL, resolver: resolver, logger: logger}
+		sqlDB: d.SQL, resolver: resolver, logger: logger, bus: bus}
 
 	h.users[mxOwner], h.a = h.signupOwner(t, mxSlugA)
 	h.users[mxOtherOwner], h.b = h.signupOwner(t, mxSlugB)

@@ -21,6 +21,7 @@ import (
 	"github.com/clientiq/clientiq/graph/model"
 	"github.com/clientiq/clientiq/graph/scalar"
 	"github.com/clientiq/clientiq/internal/auth"
+	"github.com/clientiq/clientiq/internal/events"
 	"github.com/clientiq/clientiq/internal/member"
 	"github.com/clientiq/clientiq/internal/rbac"
 	"github.com/google/uuid"
@@ -41,7 +42,9 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	Permission() PermissionResolver
 	Project() ProjectResolver
+	ProjectEvent() ProjectEventResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 }
 
 type DirectiveRoot struct {
@@ -210,6 +213,12 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ProjectEvent struct {
+		ID      func(childComplexity int) int
+		Kind    func(childComplexity int) int
+		Project func(childComplexity int) int
+	}
+
 	Query struct {
 		AuditEvents   func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *ent.AuditEventWhereInput) int
 		CurrentTenant func(childComplexity int) int
@@ -243,6 +252,10 @@ type ComplexityRoot struct {
 		Tenant func(childComplexity int) int
 		Tokens func(childComplexity int) int
 		User   func(childComplexity int) int
+	}
+
+	Subscription struct {
+		ProjectChanged func(childComplexity int) int
 	}
 
 	Tenant struct {
@@ -327,6 +340,9 @@ type PermissionResolver interface {
 type ProjectResolver interface {
 	Owner(ctx context.Context, obj *ent.Project) (*ent.User, error)
 }
+type ProjectEventResolver interface {
+	Project(ctx context.Context, obj *events.Event) (*ent.Project, error)
+}
 type QueryResolver interface {
 	Node(ctx context.Context, id uuid.UUID) (ent.Noder, error)
 	Nodes(ctx context.Context, ids []uuid.UUID) ([]ent.Noder, error)
@@ -343,6 +359,9 @@ type QueryResolver interface {
 	Version(ctx context.Context) (string, error)
 	CurrentTenant(ctx context.Context) (*ent.Tenant, error)
 	Tenants(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *ent.TenantWhereInput) (*ent.TenantConnection, error)
+}
+type SubscriptionResolver interface {
+	ProjectChanged(ctx context.Context) (<-chan *events.Event, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -1204,6 +1223,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProjectEdge.Node(childComplexity), true
 
+	case "ProjectEvent.projectId":
+		if e.ComplexityRoot.ProjectEvent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProjectEvent.ID(childComplexity), true
+	case "ProjectEvent.kind":
+		if e.ComplexityRoot.ProjectEvent.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProjectEvent.Kind(childComplexity), true
+	case "ProjectEvent.project":
+		if e.ComplexityRoot.ProjectEvent.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProjectEvent.Project(childComplexity), true
+
 	case "Query.auditEvents":
 		if e.ComplexityRoot.Query.AuditEvents == nil {
 			break
@@ -1398,6 +1436,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SignupPayload.User(childComplexity), true
+
+	case "Subscription.projectChanged":
+		if e.ComplexityRoot.Subscription.ProjectChanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.ProjectChanged(childComplexity), true
 
 	case "Tenant.createdAt":
 		if e.ComplexityRoot.Tenant.CreatedAt == nil {
@@ -1622,6 +1667,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -1923,6 +1985,24 @@ scalar UUID
 extend type Query {
   "The server's version (build tag or VCS revision)."
   version: String! @public
+}
+`, BuiltIn: false},
+	{Name: "../subscription.graphqls", Input: `# Live feeds over WebSocket (graphql-transport-ws or graphql-ws), tenant-scoped
+# and authenticated: send {"Authorization": "Bearer …"} in connection_init,
+# or the header on the upgrade request; the tenant comes from the host or X-Tenant.
+
+"A change to a project of the current tenant."
+type ProjectEvent {
+  "project.created, project.updated or project.deleted"
+  kind: String!
+  projectId: ID!
+  "The project as it is now (null once deleted)."
+  project: Project
+}
+
+type Subscription {
+  "Changes to the tenant's projects, as they commit."
+  projectChanged: ProjectEvent! @hasPermission(permission: "projects.read")
 }
 `, BuiltIn: false},
 	{Name: "../tenant.graphqls", Input: `# Tenants: the current one for its members; all of them for platform staff.
@@ -3074,6 +3154,18 @@ func (ec *executionContext) childFields_ProjectEdge(ctx context.Context, field g
 		return ec.fieldContext_ProjectEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProjectEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ProjectEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_ProjectEvent_kind(ctx, field)
+	case "projectId":
+		return ec.fieldContext_ProjectEvent_projectId(ctx, field)
+	case "project":
+		return ec.fieldContext_ProjectEvent_project(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProjectEvent", field.Name)
 }
 
 func (ec *executionContext) childFields_Role(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7987,6 +8079,84 @@ func (ec *executionContext) fieldContext_ProjectEdge_cursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("ProjectEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _ProjectEvent_kind(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProjectEvent_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProjectEvent_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProjectEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProjectEvent_projectId(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProjectEvent_projectId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProjectEvent_projectId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProjectEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ProjectEvent_project(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProjectEvent_project(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProjectEvent().Project(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Project) graphql.Marshaler {
+			return ec.marshalOProject2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐProject(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProjectEvent_project(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProjectEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Project(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9088,6 +9258,56 @@ func (ec *executionContext) fieldContext_SignupPayload_tokens(_ context.Context,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_AuthTokens(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_projectChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_projectChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Subscription().ProjectChanged(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalNString2string(ctx, "projects.read")
+				if err != nil {
+					var zeroVal *events.Event
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal *events.Event
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *events.Event) graphql.Marshaler {
+			return ec.marshalNProjectEvent2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋinternalᚋeventsᚐEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_projectChanged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProjectEvent(ctx, field)
 		},
 	}
 	return fc, nil
@@ -15709,6 +15929,50 @@ func (ec *executionContext) _ProjectEdge(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var projectEventImplementors = []string{"ProjectEvent"}
+
+func (ec *executionContext) _ProjectEvent(ctx context.Context, sel ast.SelectionSet, obj *events.Event) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, projectEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProjectEvent")
+		case "kind":
+			out.Values[i] = ec._ProjectEvent_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "projectId":
+			out.Values[i] = ec._ProjectEvent_projectId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "project":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProjectEvent_project(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -15958,6 +16222,26 @@ func (ec *executionContext) _SignupPayload(ctx context.Context, sel ast.Selectio
 	}
 
 	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "projectChanged":
+		return ec._Subscription_projectChanged(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
 }
 
 var tenantImplementors = []string{"Tenant", "Node"}
@@ -16869,6 +17153,14 @@ func (ec *executionContext) marshalNProjectConnection2ᚖgithubᚗcomᚋclientiq
 		return graphql.Null
 	}
 	return ec._ProjectConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProjectEvent2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋinternalᚋeventsᚐEvent(ctx context.Context, sel ast.SelectionSet, v *events.Event) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProjectEvent!")
+		return graphql.Null
+	}
+	return ec._ProjectEvent(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNProjectOrderField2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐProjectOrderField(ctx context.Context, v any) (*ent.ProjectOrderField, error) {

@@ -17,6 +17,7 @@ import (
 	"github.com/clientiq/clientiq/internal/apperr"
 	"github.com/clientiq/clientiq/internal/audit"
 	"github.com/clientiq/clientiq/internal/db"
+	"github.com/clientiq/clientiq/internal/events"
 	"github.com/clientiq/clientiq/internal/rbac"
 	"github.com/clientiq/clientiq/internal/reqinfo"
 	"github.com/clientiq/clientiq/internal/tenancy"
@@ -34,10 +35,27 @@ const (
 // Service writes projects and data items.
 type Service struct {
 	clients *db.Clients
+	events  *events.Bus
 }
 
 // NewService returns a Service over the scoped ent clients.
 func NewService(clients *db.Clients) *Service { return &Service{clients: clients} }
+
+// NewServiceWithEvents is NewService that also publishes project changes to
+// bus after each commit (the subscription feed).
+func NewServiceWithEvents(clients *db.Clients, bus *events.Bus) *Service {
+	return &Service{clients: clients, events: bus}
+}
+
+// publish tells subscribers of the tenant in ctx about a committed change.
+func (s *Service) publish(ctx context.Context, kind string, id uuid.UUID) {
+	if s.events == nil {
+		return
+	}
+	if t, ok := tenancy.FromContext(ctx); ok {
+		s.events.Publish(ctx, events.Event{TenantID: t.ID, Kind: kind, ID: id})
+	}
+}
 
 // CreateInput is a new project.
 type CreateInput struct {
@@ -83,6 +101,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.Project, err
 	if err != nil {
 		return nil, translate(err)
 	}
+	s.publish(ctx, "project.created", p.ID)
 	return p, nil
 }
 
@@ -129,6 +148,7 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (*en
 	if err != nil {
 		return nil, translate(err)
 	}
+	s.publish(ctx, "project.updated", p.ID)
 	return p, nil
 }
 
@@ -145,7 +165,11 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 		}
 		return audit.RecordSQL(ctx, tx, t.Schema, event(ctx, v, audit.ProjectDeleted, id))
 	})
-	return translate(err)
+	if err != nil {
+		return translate(err)
+	}
+	s.publish(ctx, "project.deleted", id)
+	return nil
 }
 
 // ItemInput is a data item's content.
