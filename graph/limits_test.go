@@ -13,10 +13,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/dbtest"
+	"github.com/clientiq/clientiq/internal/tenancy"
 )
 
 type limResult struct {
@@ -146,4 +148,30 @@ func TestOperationLimits(t *testing.T) {
 		require.Empty(t, r.Errors)
 		require.Equal(t, "test", r.Data["apq"])
 	})
+}
+
+// TestIntrospectionOffInProductionButForStaff: with introspection off,
+// anonymous callers and members get no schema, platform staff (the
+// playground's users in production) do.
+func TestIntrospectionOffInProductionButForStaff(t *testing.T) {
+	t.Parallel()
+	h := NewHandler(Config{Clients: db.NewClients(dbtest.New(t).SQL), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Version: "test", Introspection: false})
+	as := func(v *tenancy.Viewer) *httptest.Server {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if v != nil {
+				r = r.WithContext(tenancy.WithViewer(r.Context(), v))
+			}
+			h.ServeHTTP(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	q := map[string]any{"query": `{ __schema { queryType { name } } }`}
+	_, r := limPost(t, as(nil), q)
+	require.NotEmpty(t, r.Errors, "anonymous callers get no schema")
+	_, r = limPost(t, as(&tenancy.Viewer{UserID: uuid.New()}), q)
+	require.NotEmpty(t, r.Errors, "members get no schema")
+	_, r = limPost(t, as(&tenancy.Viewer{UserID: uuid.New(), IsStaff: true}), q)
+	require.Empty(t, r.Errors, "staff get the schema")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/coder/websocket"
+	"github.com/google/uuid"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -101,10 +102,16 @@ func NewHandler(cfg Config) http.Handler {
 		store = cache.NewMemory(10_000)
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: apqCache{store}})
-	if cfg.Introspection {
-		srv.Use(extension.Introspection{})
-	} else {
+	// Introspection for everyone where cfg.Introspection (local, staging);
+	// elsewhere only for platform staff (their playground needs the schema).
+	srv.Use(extension.Introspection{})
+	if !cfg.Introspection {
 		srv.SetDisableSuggestion(true)
+		srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+			v, ok := tenancy.ViewerFrom(ctx)
+			graphql.GetOperationContext(ctx).DisableIntrospection = !ok || !v.IsStaff || v.ImpersonatorID != uuid.Nil
+			return next(ctx)
+		})
 	}
 	srv.SetErrorPresenter(presenter(cfg.Logger))
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
