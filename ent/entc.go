@@ -10,6 +10,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/entc"
 	"entgo.io/ent/entc/gen"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 func main() {
@@ -18,6 +19,16 @@ func main() {
 		entgql.WithSchemaPath("graph/ent.graphql"),
 		entgql.WithConfigPath("gqlgen.yml"),
 		entgql.WithWhereInputs(true),
+		// node and nodes need a signed-in caller; what each may see is
+		// decided per type in the resolver (deny by default).
+		entgql.WithSchemaHook(func(_ *gen.Graph, s *ast.Schema) error {
+			for _, f := range s.Types["Query"].Fields {
+				if f.Name == "node" || f.Name == "nodes" {
+					f.Directives = append(f.Directives, &ast.Directive{Name: "authenticated"})
+				}
+			}
+			return nil
+		}),
 	)
 	if err != nil {
 		log.Fatalf("creating entgql extension: %v", err)

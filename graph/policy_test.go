@@ -32,12 +32,6 @@ func TestEveryRootFieldHasExactlyOnePolicy(t *testing.T) {
 					n++
 				}
 			}
-			// node and nodes come from entgql; they are guarded in their
-			// resolvers (see ent.resolvers.go) and listed here explicitly.
-			if root == "Query" && (f.Name == "node" || f.Name == "nodes") {
-				require.Zero(t, n, "%s.%s: policy lives in the resolver", root, f.Name)
-				continue
-			}
 			require.Equal(t, 1, n, "%s.%s must carry exactly one of @public, @authenticated, @hasPermission, @staff", root, f.Name)
 		}
 	}
