@@ -12,15 +12,18 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 	"github.com/riverqueue/river"
 
 	"github.com/clientiq/clientiq/graph"
 	"github.com/clientiq/clientiq/internal/apperr"
 	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/clientiq/clientiq/internal/buildinfo"
+	"github.com/clientiq/clientiq/internal/cache"
 	"github.com/clientiq/clientiq/internal/config"
 	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/dbmigrate"
+	"github.com/clientiq/clientiq/internal/events"
 	"github.com/clientiq/clientiq/internal/health"
 	"github.com/clientiq/clientiq/internal/httpserver"
 	"github.com/clientiq/clientiq/internal/jobs"
@@ -29,6 +32,7 @@ import (
 	"github.com/clientiq/clientiq/internal/playground"
 	"github.com/clientiq/clientiq/internal/project"
 	"github.com/clientiq/clientiq/internal/rest"
+	"github.com/clientiq/clientiq/internal/tenancy"
 	"github.com/clientiq/clientiq/internal/tenant"
 )
 
@@ -113,14 +117,25 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 		return resolver.Middleware(fail)(authSvc.Middleware(fail)(h))
 	}
 	clients := db.NewClients(d.db.SQL)
+	members := member.NewService(member.Config{
+		Pool: d.db.Pool, Sessions: auth.TenantRevoker{Auth: authSvc}, Notifier: notify.Log{Logger: logger},
+		Hasher: authSvc.Hasher(), ValidatePassword: auth.ValidatePassword, Logger: logger,
+	})
+	// The live feed: in memory, relayed through Redis when there is one so
+	// subscribers on every replica see every change.
+	var rdb *redis.Client
+	if r, ok := d.cache.(*cache.Redis); ok {
+		rdb = r.Client()
+	}
+	bus := events.NewBus(ctx, rdb, logger)
+	projects := project.NewServiceWithEvents(clients, bus)
 	gql := scoped(graph.WriteHTTPError, graph.NewHandler(graph.Config{
-		Clients: clients,
-		Auth:    authSvc,
-		Tenants: tenants,
-		Members: member.NewService(member.Config{
-			Pool: d.db.Pool, Sessions: auth.TenantRevoker{Auth: authSvc}, Notifier: notify.Log{Logger: logger},
-			Hasher: authSvc.Hasher(), ValidatePassword: auth.ValidatePassword, Logger: logger,
-		}),
+		Projects:      projects,
+		Events:        bus,
+		Clients:       clients,
+		Auth:          authSvc,
+		Tenants:       tenants,
+		Members:       members,
 		Logger:        logger,
 		Version:       buildinfo.Version(),
 		Introspection: !cfg.IsProduction(),
@@ -133,7 +148,9 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 		Logger:     logger,
 		Middleware: func(h http.Handler) http.Handler { return scoped(restFail, h) },
 		Auth:       authSvc,
-		Projects:   project.NewService(clients),
+		Projects:   projects,
+		Members:    members,
+		Tenants:    tenants,
 	})
 	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
 		jwks := authSvc.Keys().JWKS()
@@ -145,8 +162,15 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		_ = json.NewEncoder(w).Encode(jwks)
 	})
-	if cfg.Playground == config.PlaygroundOn {
+	switch cfg.Playground {
+	case config.PlaygroundOn:
 		pg := playground.Handler("/playground", "/graphql")
+		mux.Handle("/playground", pg)
+		mux.Handle("/playground/", pg)
+	case config.PlaygroundStaff:
+		// Only for a staff bearer token on the platform host; anyone else
+		// gets the 404 of a route that does not exist.
+		pg := scoped(restFail, staffOnly(playground.Handler("/playground", "/graphql"), logger))
 		mux.Handle("/playground", pg)
 		mux.Handle("/playground/", pg)
 	}
@@ -237,4 +261,16 @@ func versionFlags(fs *flag.FlagSet) func(context.Context, *env) error {
 		fmt.Fprintln(e.stdout, buildinfo.Version())
 		return nil
 	}
+}
+
+// staffOnly serves next to platform staff and answers everyone else as an
+// unknown route.
+func staffOnly(next http.Handler, logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := tenancy.RequireStaff(r.Context()); err != nil {
+			rest.NotFound(logger)(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

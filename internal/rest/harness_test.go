@@ -143,6 +143,8 @@ func newHarness(t *testing.T) *harness {
 		Middleware: func(h http.Handler) http.Handler { return scoped(restFail, h) },
 		Auth:       authSvc,
 		Projects:   project.NewService(clients),
+		Members:    members,
+		Tenants:    tenants,
 	})
 	srv := httptest.NewServer(server.Handler())
 	t.Cleanup(srv.Close)

@@ -19,8 +19,10 @@ import (
 
 	"github.com/clientiq/clientiq/internal/apperr"
 	"github.com/clientiq/clientiq/internal/auth"
+	"github.com/clientiq/clientiq/internal/member"
 	"github.com/clientiq/clientiq/internal/project"
 	"github.com/clientiq/clientiq/internal/rest"
+	"github.com/clientiq/clientiq/internal/tenant"
 )
 
 // probeMethods are the methods the route checks try on every path.
@@ -445,9 +447,9 @@ func atoi(t *testing.T, s string) int {
 	return n
 }
 
-// concrete fills a path template with a fresh id.
+// concrete fills a path template with a fresh id (and slug).
 func concrete(template string) string {
-	return strings.ReplaceAll(template, "{id}", uuid.NewString())
+	return strings.ReplaceAll(strings.ReplaceAll(template, "{id}", uuid.NewString()), "{slug}", "s"+uuid.NewString()[:8])
 }
 
 // routeOf is the "METHOD template" of a mux pattern ("" for none or the
@@ -464,7 +466,8 @@ func TestOpenAPIRoutes(t *testing.T) {
 	logger, _ := newLogger()
 	mux := http.NewServeMux()
 	// Register only keeps the services: the probes never call a handler.
-	rest.Register(mux, rest.Config{Logger: logger, Auth: &auth.Service{}, Projects: &project.Service{}})
+	rest.Register(mux, rest.Config{Logger: logger, Auth: &auth.Service{}, Projects: &project.Service{},
+		Members: &member.Service{}, Tenants: &tenant.Service{}})
 	d := loadOpenAPI(t)
 	ops := d.operations()
 	require.NotEmpty(t, ops)
@@ -649,6 +652,7 @@ func TestOpenAPIResponsesMatchTheDocument(t *testing.T) {
 		{"CreateItemNotJSON", "POST", items, p(proj) + "/items", hostA, tok, "t", "text/plain", 415},
 		{"CreateItemUnknownProject", "POST", items, p(missing) + "/items", hostA, tok, map[string]any{"title": "T"}, "", 404},
 	}
+	cases = append(cases, resourceLiveCases(t, h)...)
 
 	t.Run("EveryDocumentedOperationIsExercised", func(t *testing.T) {
 		t.Parallel()

@@ -7,7 +7,9 @@ import (
 	"github.com/clientiq/clientiq/internal/apperr"
 	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/clientiq/clientiq/internal/buildinfo"
+	"github.com/clientiq/clientiq/internal/member"
 	"github.com/clientiq/clientiq/internal/project"
+	"github.com/clientiq/clientiq/internal/tenant"
 )
 
 // Prefix is where the compatibility layer is mounted.
@@ -25,12 +27,18 @@ type Config struct {
 	// Projects serves projects and data items; without it those routes are
 	// not mounted.
 	Projects *project.Service
+	// Members serves the tenant's members (/users), roles and invitations;
+	// without it those routes are not mounted.
+	Members *member.Service
+	// Tenants serves the platform staff's /tenants routes; without it they
+	// are not mounted.
+	Tenants *tenant.Service
 }
 
 // Register mounts the /api/v1 routes on mux. Every route is registered with
 // and without its trailing slash.
 func Register(mux *http.ServeMux, cfg Config) {
-	h := &handlers{logger: cfg.Logger, auth: cfg.Auth, projects: cfg.Projects}
+	h := &handlers{logger: cfg.Logger, auth: cfg.Auth, projects: cfg.Projects, members: cfg.Members, tenants: cfg.Tenants}
 	wrap := cfg.Middleware
 	if wrap == nil {
 		wrap = func(h http.Handler) http.Handler { return h }
@@ -58,12 +66,39 @@ func Register(mux *http.ServeMux, cfg Config) {
 		handle("GET", "/projects/{id}/items", h.listItems)
 		handle("POST", "/projects/{id}/items", h.createItem)
 	}
+	if h.members != nil {
+		// GET /users/me (above) is the more specific pattern, so /users/{id}
+		// never captures it.
+		handle("GET", "/users", h.listMembers)
+		handle("GET", "/users/{id}", h.getMember)
+		handle("PATCH", "/users/{id}", h.updateMember)
+		handle("DELETE", "/users/{id}", h.removeMember)
+		handle("GET", "/roles", h.listRoles)
+		handle("POST", "/roles", h.createRole)
+		handle("GET", "/roles/{id}", h.getRole)
+		handle("PUT", "/roles/{id}", h.updateRole)
+		handle("PATCH", "/roles/{id}", h.updateRole)
+		handle("DELETE", "/roles/{id}", h.deleteRole)
+		handle("GET", "/invitations", h.listInvitations)
+		handle("POST", "/invitations", h.invite)
+		handle("DELETE", "/invitations/{id}", h.revokeInvitation)
+	}
+	if h.tenants != nil {
+		handle("GET", "/tenants", h.staffOnly(h.listTenants))
+		handle("POST", "/tenants", h.staffOnly(h.createTenant))
+		handle("GET", "/tenants/{slug}", h.staffOnly(h.getTenant))
+		handle("PATCH", "/tenants/{slug}", h.staffOnly(h.updateTenant))
+		handle("DELETE", "/tenants/{slug}", h.staffOnly(h.deleteTenant))
+		handle("POST", "/tenants/{slug}/restore", h.staffOnly(h.restoreTenant))
+	}
 }
 
 type handlers struct {
 	logger   *slog.Logger
 	auth     *auth.Service
 	projects *project.Service
+	members  *member.Service
+	tenants  *tenant.Service
 }
 
 // index answers GET /api/v1/ with what the API is.
