@@ -153,6 +153,20 @@ func presenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			if gerr.Extensions != nil && gerr.Extensions["code"] != nil {
 				return gerr
 			}
+			// gqlgen's own message without a path came before execution,
+			// from the request itself (undecodable body, APQ hash mismatch,
+			// introspection off): the client's mistake, not ours.
+			var ge *gqlerror.Error
+			if errors.As(err, &ge) && ge.Err == nil && len(gerr.Path) == 0 {
+				if len(gerr.Message) > 300 {
+					gerr.Message = gerr.Message[:300] + "…"
+				}
+				if gerr.Extensions == nil {
+					gerr.Extensions = map[string]any{}
+				}
+				gerr.Extensions["code"] = string(apperr.CodeValidation)
+				return gerr
+			}
 			ae = apperr.As(err)
 		}
 		if gerr.Extensions == nil {
