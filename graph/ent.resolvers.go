@@ -8,11 +8,19 @@ package graph
 import (
 	"context"
 
+	"entgo.io/contrib/entgql"
 	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/graph/generated"
 	"github.com/clientiq/clientiq/internal/apperr"
 	"github.com/google/uuid"
 )
+
+// Items is the resolver for the items field.
+func (r *projectResolver) Items(ctx context.Context, obj *ent.Project, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.DataItemOrder, where *ent.DataItemWhereInput) (*ent.DataItemConnection, error) {
+	// Capped like every list; the eager load of field collection applies.
+	first, last = pageArgs(first, last)
+	return obj.Items(ctx, after, first, before, last, orderBy, where)
+}
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id uuid.UUID) (ent.Noder, error) {

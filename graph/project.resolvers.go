@@ -65,7 +65,15 @@ func (r *projectResolver) Owner(ctx context.Context, obj *ent.Project) (*ent.Use
 
 // Projects is the resolver for the projects field.
 func (r *queryResolver) Projects(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.ProjectOrder, where *ent.ProjectWhereInput) (*ent.ProjectConnection, error) {
-	return r.ProjectSvc.List(ctx, project.Page{After: after, First: first, Before: before, Last: last}, orderBy, where)
+	conn, err := r.ProjectSvc.List(ctx, project.Page{After: after, First: first, Before: before, Last: last}, orderBy, where)
+	if err == nil {
+		for _, e := range conn.Edges {
+			if e.Node.OwnerID != nil {
+				wantUsers(ctx, *e.Node.OwnerID)
+			}
+		}
+	}
+	return conn, err
 }
 
 // Project is the resolver for the project field.

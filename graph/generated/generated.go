@@ -338,6 +338,7 @@ type PermissionResolver interface {
 	Name(ctx context.Context, obj *rbac.Info) (string, error)
 }
 type ProjectResolver interface {
+	Items(ctx context.Context, obj *ent.Project, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.DataItemOrder, where *ent.DataItemWhereInput) (*ent.DataItemConnection, error)
 	Owner(ctx context.Context, obj *ent.Project) (*ent.User, error)
 }
 type ProjectEventResolver interface {
@@ -7853,7 +7854,7 @@ func (ec *executionContext) _Project_items(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Items(ctx, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.DataItemOrder), fc.Args["where"].(*ent.DataItemWhereInput))
+			return ec.Resolvers.Project().Items(ctx, obj, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.DataItemOrder), fc.Args["where"].(*ent.DataItemWhereInput))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -7886,7 +7887,7 @@ func (ec *executionContext) fieldContext_Project_items(ctx context.Context, fiel
 		Object:     "Project",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: false,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_DataItemConnection(ctx, field)
 		},
