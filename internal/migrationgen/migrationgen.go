@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"sync"
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
 	"entgo.io/ent/dialect"
@@ -70,6 +71,10 @@ func isTenant(n *gen.Type) bool {
 // what dir already holds and tables, using the empty database at devURL. It
 // returns the names of the files it wrote (none when nothing changed).
 func Diff(ctx context.Context, devURL string, dir atlasmigrate.Dir, name string, tables []*schema.Table) ([]string, error) {
+	// ent's Atlas diff writes into the shared table definitions
+	// (migrate.Tables): one diff at a time.
+	diffMu.Lock()
+	defer diffMu.Unlock()
 	registerPostgres()
 	before, err := dir.Files()
 	if err != nil {
@@ -101,6 +106,8 @@ func Diff(ctx context.Context, devURL string, dir atlasmigrate.Dir, name string,
 	}
 	return written, nil
 }
+
+var diffMu sync.Mutex
 
 // registerPostgres makes database/sql's "postgres" driver (which Atlas
 // opens) the pgx one, unless something registered it already.
