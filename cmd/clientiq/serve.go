@@ -76,6 +76,10 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 		defer stopWorkers(ctx, riverClient, cfg.ShutdownTimeout, logger)
 	}
 
+	trusted, err := httpserver.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return &config.Error{Var: "TRUSTED_PROXIES", Problem: err.Error()}
+	}
 	metrics := httpserver.NewMetrics()
 	if err := metrics.Register(db.NewPoolCollector(d.db.Pool), jobs.NewCountsCollector(d.db.Pool)); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
@@ -86,6 +90,7 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 		MaxBodyBytes:    cfg.MaxBodyBytes,
 		WriteTimeout:    cfg.WriteTimeout,
 		ShutdownTimeout: cfg.ShutdownTimeout,
+		TrustedProxies:  trusted,
 	})
 	mux := srv.Mux()
 	health.Register(mux, health.Config{

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -94,6 +95,9 @@ type Config struct {
 	WriteTimeout time.Duration
 	// WorkerConcurrency (WORKER_CONCURRENCY): River workers for the default queue. Default 10.
 	WorkerConcurrency int
+	// TrustedProxies (TRUSTED_PROXIES, comma-separated CIDRs): proxies whose
+	// X-Forwarded-For names the client. Default none.
+	TrustedProxies []string
 	// TenantPoolSize (TENANT_POOL_SIZE): pre-migrated schemas kept ready so
 	// provisioning is a rename. Default 5; 0 disables the pool.
 	TenantPoolSize int
@@ -189,6 +193,7 @@ var Vars = []Var{
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"LOG_FORMAT", "json", "json or text"},
 	{"WORKER_CONCURRENCY", "10", "River workers for the default queue"},
+	{"TRUSTED_PROXIES", "", "comma-separated proxy CIDRs whose X-Forwarded-For names the client"},
 	{"TENANT_POOL_SIZE", "5", "pre-migrated schemas kept ready for fast provisioning (0 disables)"},
 	{"TENANT_DELETION_GRACE", "720h", "how long a deleted tenant can be restored before its schema is dropped"},
 }
@@ -303,6 +308,14 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	c.WorkerConcurrency = r.intRange("WORKER_CONCURRENCY", 10, 1, 10000)
 	c.TenantPoolSize = r.intRange("TENANT_POOL_SIZE", 5, 0, 1000)
+	c.TrustedProxies = splitList(getenv("TRUSTED_PROXIES"))
+	for _, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				r.fail("TRUSTED_PROXIES", fmt.Sprintf("%q is not a CIDR or an IP address", p))
+			}
+		}
+	}
 	c.TenantDeletionGrace = r.duration("TENANT_DELETION_GRACE", 30*24*time.Hour, time.Minute, 10*365*24*time.Hour)
 
 	if r.err != nil {

@@ -35,7 +35,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			id = newRequestID()
 		}
 		w.Header().Set(RequestIDHeader, id)
-		ctx, info := reqinfo.NewWithClient(r.Context(), id, remoteIP(r.RemoteAddr), truncate(r.UserAgent(), 512))
+		ctx, info := reqinfo.NewWithClient(r.Context(), id, clientIP(r, s.trusted), truncate(r.UserAgent(), 512))
 		r = r.WithContext(ctx)
 		rec := &recorder{ResponseWriter: w}
 
@@ -71,6 +71,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000),
 				slog.Int64("bytes", rec.bytes),
 				slog.String("remote_addr", r.RemoteAddr),
+				slog.String("client_ip", info.RemoteIP()),
 			}
 			if t := info.Tenant(); t != "" {
 				attrs = append(attrs, slog.String("tenant", t))
@@ -192,14 +193,6 @@ func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	r.status = http.StatusSwitchingProtocols
 	r.wroteHeader = true
 	return h.Hijack()
-}
-
-// remoteIP drops the port of a RemoteAddr.
-func remoteIP(addr string) string {
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		return host
-	}
-	return addr
 }
 
 func truncate(s string, n int) string {

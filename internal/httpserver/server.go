@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -27,6 +28,9 @@ type Config struct {
 	Metrics *Metrics
 	// MaxBodyBytes caps request bodies. Default 1 MiB.
 	MaxBodyBytes int64
+	// TrustedProxies may set X-Forwarded-For (the client address used for
+	// throttling and audit); none by default.
+	TrustedProxies []netip.Prefix
 	// ReadHeaderTimeout bounds reading headers (slow-loris). Default 5s.
 	ReadHeaderTimeout time.Duration
 	// ReadTimeout bounds reading the whole request. Default 30s.
@@ -46,6 +50,7 @@ type Server struct {
 	logger  *slog.Logger
 	metrics *Metrics
 	maxBody int64
+	trusted []netip.Prefix
 	mux     *http.ServeMux
 
 	// handlerOnce builds handler on the first call to Handler: the fallback
@@ -61,6 +66,7 @@ func New(cfg Config) *Server {
 		logger:  cfg.Logger,
 		metrics: cfg.Metrics,
 		maxBody: cmp.Or(cfg.MaxBodyBytes, 1<<20),
+		trusted: cfg.TrustedProxies,
 		mux:     http.NewServeMux(),
 	}
 }
