@@ -13,6 +13,7 @@ import (
 
 	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/graph/generated"
+	"github.com/clientiq/clientiq/graph/model"
 	"github.com/clientiq/clientiq/internal/cache"
 )
 
@@ -174,12 +175,17 @@ func complexity(c *generated.ComplexityRoot) {
 	c.Project.Items = func(child int, _ cur, first *int, _ cur, last *int, _ *ent.DataItemOrder, _ *ent.DataItemWhereInput) int {
 		return connectionCost(child, first, last)
 	}
-	// Plain lists are bounded by the tenant's size; count them as a page.
-	list := func(child int) int { return 1 + child*MaxPageSize }
-	c.Query.Members = list
-	c.Query.Roles = list
-	c.Query.Invitations = list
-	c.Tenant.Domains = list
+	c.Query.Members = func(child int, _ cur, first *int, _ cur, last *int, _ *model.MemberWhereInput) int {
+		return connectionCost(child, first, last)
+	}
+	c.Query.Roles = func(child int, _ cur, first *int, _ cur, last *int, _ *model.RoleWhereInput) int {
+		return connectionCost(child, first, last)
+	}
+	c.Query.Invitations = func(child int, _ cur, first *int, _ cur, last *int, _ *model.InvitationWhereInput) int {
+		return connectionCost(child, first, last)
+	}
+	// A tenant's domains are a short list: count them as one page.
+	c.Tenant.Domains = func(child int) int { return 1 + child*MaxPageSize }
 }
 
 // apqCache stores automatic persisted queries in the shared cache (Redis

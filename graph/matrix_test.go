@@ -200,15 +200,15 @@ func mxCases() []mxCase {
 	return []mxCase{
 		// Queries.
 		{field: "me", policy: authenticated, hosts: bothHosts, doc: `query { me { id } }`, vars: no},
-		{field: "members", policy: perm(rbac.MembersRead), hosts: tenantHost, doc: `query { members { id } }`, vars: no},
+		{field: "members", policy: perm(rbac.MembersRead), hosts: tenantHost, doc: `query { members(first: 10) { totalCount edges { node { id } } } }`, vars: no},
 		{field: "member", policy: perm(rbac.MembersRead), hosts: tenantHost, doc: `query($id: ID!) { member(id: $id) { id } }`,
 			vars: func(t *testing.T, h *mxHarness) map[string]any {
 				return map[string]any{"id": h.users[mxViewer].MemberID}
 			}},
-		{field: "roles", policy: perm(rbac.MembersRead), hosts: tenantHost, doc: `query { roles { id } }`, vars: no},
+		{field: "roles", policy: perm(rbac.MembersRead), hosts: tenantHost, doc: `query { roles(first: 10) { totalCount edges { node { id } } } }`, vars: no},
 		{field: "permissions", policy: authenticated, hosts: bothHosts, doc: `query { permissions { name } }`, vars: no},
 		{field: "myPermissions", policy: authenticated, hosts: bothHosts, doc: `query { myPermissions }`, vars: no},
-		{field: "invitations", policy: perm(rbac.MembersInvite), hosts: tenantHost, doc: `query { invitations { id } }`, vars: no},
+		{field: "invitations", policy: perm(rbac.MembersInvite), hosts: tenantHost, doc: `query { invitations(first: 10) { totalCount edges { node { id } } } }`, vars: no},
 		{field: "auditEvents", policy: perm(rbac.AuditRead), hosts: tenantHost, doc: `query { auditEvents(first: 5) { totalCount } }`, vars: no},
 		{field: "version", policy: public, hosts: bothHosts, doc: `query { version }`, vars: no},
 		{field: "projectChanged", policy: perm(rbac.ProjectsRead), hosts: tenantHost, ws: true,

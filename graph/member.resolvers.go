@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"slices"
 
 	"entgo.io/contrib/entgql"
 	"github.com/clientiq/clientiq/ent"
@@ -75,9 +76,21 @@ func (r *permissionResolver) Name(ctx context.Context, obj *rbac.Info) (string, 
 }
 
 // Members is the resolver for the members field.
-func (r *queryResolver) Members(ctx context.Context) ([]*member.Member, error) {
+func (r *queryResolver) Members(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *model.MemberWhereInput) (*model.MemberConnection, error) {
 	ms, err := r.Membership.ListMembers(ctx)
-	return ptrs(ms), err
+	if err != nil {
+		return nil, err
+	}
+	ms = filterMembers(ms, where)
+	p, err := paginate(ms, func(m member.Member) uuid.UUID { return m.ID }, after, first, before, last)
+	if err != nil {
+		return nil, err
+	}
+	out := &model.MemberConnection{PageInfo: &p.Info, TotalCount: p.Total, Edges: []*model.MemberEdge{}}
+	for i := range p.Nodes {
+		out.Edges = append(out.Edges, &model.MemberEdge{Node: &p.Nodes[i], Cursor: p.Cursors[i]})
+	}
+	return out, nil
 }
 
 // Member is the resolver for the member field.
@@ -86,9 +99,21 @@ func (r *queryResolver) Member(ctx context.Context, id uuid.UUID) (*member.Membe
 }
 
 // Roles is the resolver for the roles field.
-func (r *queryResolver) Roles(ctx context.Context) ([]*member.Role, error) {
+func (r *queryResolver) Roles(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *model.RoleWhereInput) (*model.RoleConnection, error) {
 	rs, err := r.Membership.ListRoles(ctx)
-	return ptrs(rs), err
+	if err != nil {
+		return nil, err
+	}
+	rs = filterRoles(rs, where)
+	p, err := paginate(rs, func(x member.Role) uuid.UUID { return x.ID }, after, first, before, last)
+	if err != nil {
+		return nil, err
+	}
+	out := &model.RoleConnection{PageInfo: &p.Info, TotalCount: p.Total, Edges: []*model.RoleEdge{}}
+	for i := range p.Nodes {
+		out.Edges = append(out.Edges, &model.RoleEdge{Node: &p.Nodes[i], Cursor: p.Cursors[i]})
+	}
+	return out, nil
 }
 
 // Permissions is the resolver for the permissions field.
@@ -110,9 +135,23 @@ func (r *queryResolver) MyPermissions(ctx context.Context) ([]string, error) {
 }
 
 // Invitations is the resolver for the invitations field.
-func (r *queryResolver) Invitations(ctx context.Context) ([]*member.Invitation, error) {
+func (r *queryResolver) Invitations(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *model.InvitationWhereInput) (*model.InvitationConnection, error) {
 	is, err := r.Membership.ListInvitations(ctx)
-	return ptrs(is), err
+	if err != nil {
+		return nil, err
+	}
+	if where != nil && where.Status != nil {
+		is = slices.DeleteFunc(is, func(i member.Invitation) bool { return i.Status != *where.Status })
+	}
+	p, err := paginate(is, func(x member.Invitation) uuid.UUID { return x.ID }, after, first, before, last)
+	if err != nil {
+		return nil, err
+	}
+	out := &model.InvitationConnection{PageInfo: &p.Info, TotalCount: p.Total, Edges: []*model.InvitationEdge{}}
+	for i := range p.Nodes {
+		out.Edges = append(out.Edges, &model.InvitationEdge{Node: &p.Nodes[i], Cursor: p.Cursors[i]})
+	}
+	return out, nil
 }
 
 // AuditEvents is the resolver for the auditEvents field.

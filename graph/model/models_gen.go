@@ -3,9 +3,11 @@
 package model
 
 import (
+	"entgo.io/contrib/entgql"
 	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/ent/project"
 	"github.com/clientiq/clientiq/internal/auth"
+	"github.com/clientiq/clientiq/internal/member"
 	"github.com/google/uuid"
 )
 
@@ -55,6 +57,22 @@ type ImpersonateInput struct {
 	Minutes int `json:"minutes"`
 }
 
+type InvitationConnection struct {
+	Edges      []*InvitationEdge           `json:"edges"`
+	PageInfo   *entgql.PageInfo[uuid.UUID] `json:"pageInfo"`
+	TotalCount int                         `json:"totalCount"`
+}
+
+type InvitationEdge struct {
+	Node   *member.Invitation       `json:"node"`
+	Cursor entgql.Cursor[uuid.UUID] `json:"cursor"`
+}
+
+type InvitationWhereInput struct {
+	// pending, accepted, revoked or expired
+	Status *string `json:"status,omitempty"`
+}
+
 type InviteMemberInput struct {
 	Email string `json:"email"`
 	Role  string `json:"role"`
@@ -70,6 +88,26 @@ type LogoutInput struct {
 	RefreshToken *string `json:"refreshToken,omitempty"`
 }
 
+type MemberConnection struct {
+	Edges      []*MemberEdge               `json:"edges"`
+	PageInfo   *entgql.PageInfo[uuid.UUID] `json:"pageInfo"`
+	TotalCount int                         `json:"totalCount"`
+}
+
+type MemberEdge struct {
+	Node   *member.Member           `json:"node"`
+	Cursor entgql.Cursor[uuid.UUID] `json:"cursor"`
+}
+
+// Filters for members; all given conditions must hold.
+type MemberWhereInput struct {
+	Status *string `json:"status,omitempty"`
+	// Members holding this role.
+	Role *string `json:"role,omitempty"`
+	// Case-insensitive substring of the email.
+	EmailContains *string `json:"emailContains,omitempty"`
+}
+
 type RefreshTokenInput struct {
 	RefreshToken string `json:"refreshToken"`
 }
@@ -81,6 +119,23 @@ type RequestPasswordResetInput struct {
 type ResetPasswordInput struct {
 	Token    string `json:"token"`
 	Password string `json:"password"`
+}
+
+type RoleConnection struct {
+	Edges      []*RoleEdge                 `json:"edges"`
+	PageInfo   *entgql.PageInfo[uuid.UUID] `json:"pageInfo"`
+	TotalCount int                         `json:"totalCount"`
+}
+
+type RoleEdge struct {
+	Node   *member.Role             `json:"node"`
+	Cursor entgql.Cursor[uuid.UUID] `json:"cursor"`
+}
+
+type RoleWhereInput struct {
+	Builtin *bool `json:"builtin,omitempty"`
+	// Case-insensitive substring of the name.
+	NameContains *string `json:"nameContains,omitempty"`
 }
 
 type SetMemberRolesInput struct {

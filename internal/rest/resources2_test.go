@@ -348,9 +348,12 @@ func TestAPIMembersGraphQLParity(t *testing.T) {
 		h.newMember(t, tn, "viewer")
 		h.newMember(t, tn, "member", "admin")
 		items, _ := requireList(t, h.call(t, http.MethodGet, host, tok, "/users", nil), "member")
-		res := h.gql(t, host, tok, `query { members { id userId email name status roles } }`, nil)
+		res := h.gql(t, host, tok, `query { members(first: 100) { edges { node { id userId email name status roles } } } }`, nil)
 		require.Empty(t, res.Errors, res.Body)
-		gqlMembers := res.Data["members"].([]any)
+		var gqlMembers []any
+		for _, e := range res.Data["members"].(map[string]any)["edges"].([]any) {
+			gqlMembers = append(gqlMembers, e.(map[string]any)["node"])
+		}
 		require.Len(t, items, 3)
 		require.Len(t, gqlMembers, len(items))
 		for i, it := range items {
@@ -370,7 +373,7 @@ func TestAPIMembersGraphQLParity(t *testing.T) {
 		for _, r := range roles {
 			tok := h.token(t, r)
 			restList := restOutcome(t, h.call(t, http.MethodGet, hostA, tok, "/users", nil))
-			gqlList := h.gql(t, hostA, tok, `query { members { id } }`, nil).outcome("members")
+			gqlList := h.gql(t, hostA, tok, `query { members(first: 10) { edges { node { id } } } }`, nil).outcome("members")
 			require.Equal(t, restList, gqlList, "list members as %s", r)
 		}
 	})
