@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"entgo.io/contrib/entgql"
@@ -70,6 +71,40 @@ func (s shapeLimit) MutateOperationContext(_ context.Context, oc *graphql.Operat
 	}
 	if err := aliases(oc.Operation.SelectionSet, s.l.MaxAliases, oc.Operation.Operation == ast.Mutation, true); err != nil {
 		return err
+	}
+	return nestedPages(oc.Operation.SelectionSet, 0, map[string]bool{})
+}
+
+// nestedPages requires first or last on every connection below the root:
+// nested lists are loaded for a whole page of parents at once, so an
+// unbounded one could read a tenant's every row (root connections default
+// to one page).
+func nestedPages(set ast.SelectionSet, level int, seen map[string]bool) *gqlerror.Error {
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			if level > 0 && s.Definition != nil && s.Definition.Type != nil &&
+				strings.HasSuffix(s.Definition.Type.Name(), "Connection") &&
+				s.Arguments.ForName("first") == nil && s.Arguments.ForName("last") == nil {
+				return limitErr(fmt.Sprintf("%s is a nested list: pass first or last (at most %d)", s.Name, MaxPageSize))
+			}
+			if err := nestedPages(s.SelectionSet, level+1, seen); err != nil {
+				return err
+			}
+		case *ast.InlineFragment:
+			if err := nestedPages(s.SelectionSet, level, seen); err != nil {
+				return err
+			}
+		case *ast.FragmentSpread:
+			if s.Definition == nil || seen[s.Name] {
+				continue
+			}
+			seen[s.Name] = true
+			if err := nestedPages(s.Definition.SelectionSet, level, seen); err != nil {
+				return err
+			}
+			delete(seen, s.Name)
+		}
 	}
 	return nil
 }
@@ -175,13 +210,13 @@ func complexity(c *generated.ComplexityRoot) {
 	c.Project.Items = func(child int, _ cur, first *int, _ cur, last *int, _ *ent.DataItemOrder, _ *ent.DataItemWhereInput) int {
 		return connectionCost(child, first, last)
 	}
-	c.Query.Members = func(child int, _ cur, first *int, _ cur, last *int, _ *model.MemberWhereInput) int {
+	c.Query.Members = func(child int, _ cur, first *int, _ cur, last *int, _ *model.MemberOrder, _ *model.MemberWhereInput) int {
 		return connectionCost(child, first, last)
 	}
-	c.Query.Roles = func(child int, _ cur, first *int, _ cur, last *int, _ *model.RoleWhereInput) int {
+	c.Query.Roles = func(child int, _ cur, first *int, _ cur, last *int, _ *model.RoleOrder, _ *model.RoleWhereInput) int {
 		return connectionCost(child, first, last)
 	}
-	c.Query.Invitations = func(child int, _ cur, first *int, _ cur, last *int, _ *model.InvitationWhereInput) int {
+	c.Query.Invitations = func(child int, _ cur, first *int, _ cur, last *int, _ *model.InvitationOrder, _ *model.InvitationWhereInput) int {
 		return connectionCost(child, first, last)
 	}
 	// A tenant's domains are a short list: count them as one page.

@@ -175,3 +175,17 @@ func TestIntrospectionOffInProductionButForStaff(t *testing.T) {
 	_, r = limPost(t, as(&tenancy.Viewer{UserID: uuid.New(), IsStaff: true}), q)
 	require.Empty(t, r.Errors, "staff get the schema")
 }
+
+func TestNestedConnectionsNeedAPageSize(t *testing.T) {
+	t.Parallel()
+	srv := limServer(t)
+	_, r := limPost(t, srv, map[string]any{"query": `{ projects(first: 2) { edges { node { items { totalCount } } } } }`})
+	require.Equal(t, "VALIDATION_ERROR", limCode(r))
+	require.Contains(t, r.Errors[0].Message, "pass first or last")
+	// With a page size it runs (and is refused later for being anonymous).
+	_, r = limPost(t, srv, map[string]any{"query": `{ projects(first: 2) { edges { node { items(first: 3) { totalCount } } } } }`})
+	require.Equal(t, "UNAUTHENTICATED", limCode(r))
+	// Root connections default to one page.
+	_, r = limPost(t, srv, map[string]any{"query": `{ projects { totalCount } }`})
+	require.Equal(t, "UNAUTHENTICATED", limCode(r))
+}

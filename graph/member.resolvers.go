@@ -76,12 +76,13 @@ func (r *permissionResolver) Name(ctx context.Context, obj *rbac.Info) (string, 
 }
 
 // Members is the resolver for the members field.
-func (r *queryResolver) Members(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *model.MemberWhereInput) (*model.MemberConnection, error) {
+func (r *queryResolver) Members(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *model.MemberOrder, where *model.MemberWhereInput) (*model.MemberConnection, error) {
 	ms, err := r.Membership.ListMembers(ctx)
 	if err != nil {
 		return nil, err
 	}
 	ms = filterMembers(ms, where)
+	sortMembers(ms, orderBy)
 	p, err := paginate(ms, func(m member.Member) uuid.UUID { return m.ID }, after, first, before, last)
 	if err != nil {
 		return nil, err
@@ -99,12 +100,13 @@ func (r *queryResolver) Member(ctx context.Context, id uuid.UUID) (*member.Membe
 }
 
 // Roles is the resolver for the roles field.
-func (r *queryResolver) Roles(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *model.RoleWhereInput) (*model.RoleConnection, error) {
+func (r *queryResolver) Roles(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *model.RoleOrder, where *model.RoleWhereInput) (*model.RoleConnection, error) {
 	rs, err := r.Membership.ListRoles(ctx)
 	if err != nil {
 		return nil, err
 	}
 	rs = filterRoles(rs, where)
+	sortRoles(rs, orderBy)
 	p, err := paginate(rs, func(x member.Role) uuid.UUID { return x.ID }, after, first, before, last)
 	if err != nil {
 		return nil, err
@@ -135,7 +137,7 @@ func (r *queryResolver) MyPermissions(ctx context.Context) ([]string, error) {
 }
 
 // Invitations is the resolver for the invitations field.
-func (r *queryResolver) Invitations(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *model.InvitationWhereInput) (*model.InvitationConnection, error) {
+func (r *queryResolver) Invitations(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *model.InvitationOrder, where *model.InvitationWhereInput) (*model.InvitationConnection, error) {
 	is, err := r.Membership.ListInvitations(ctx)
 	if err != nil {
 		return nil, err
@@ -143,6 +145,7 @@ func (r *queryResolver) Invitations(ctx context.Context, after *entgql.Cursor[uu
 	if where != nil && where.Status != nil {
 		is = slices.DeleteFunc(is, func(i member.Invitation) bool { return i.Status != *where.Status })
 	}
+	sortInvitations(is, orderBy)
 	p, err := paginate(is, func(x member.Invitation) uuid.UUID { return x.ID }, after, first, before, last)
 	if err != nil {
 		return nil, err

@@ -110,3 +110,55 @@ func filterRoles(rs []member.Role, where *model.RoleWhereInput) []member.Role {
 		return false
 	})
 }
+
+// ordered sorts xs stably by key in direction dir (ASC unless DESC).
+func ordered[T any](xs []T, dir entgql.OrderDirection, cmp func(a, b T) int) {
+	slices.SortStableFunc(xs, func(a, b T) int {
+		if dir == entgql.OrderDirectionDesc {
+			return cmp(b, a)
+		}
+		return cmp(a, b)
+	})
+}
+
+func sortMembers(ms []member.Member, o *model.MemberOrder) {
+	if o == nil {
+		return
+	}
+	ordered(ms, o.Direction, func(a, b member.Member) int {
+		switch o.Field {
+		case model.MemberOrderFieldEmail:
+			return strings.Compare(a.Email, b.Email)
+		case model.MemberOrderFieldStatus:
+			return strings.Compare(a.Status, b.Status)
+		}
+		return a.CreatedAt.Compare(b.CreatedAt)
+	})
+}
+
+func sortRoles(rs []member.Role, o *model.RoleOrder) {
+	if o == nil {
+		return
+	}
+	ordered(rs, o.Direction, func(a, b member.Role) int {
+		if o.Field == model.RoleOrderFieldName {
+			return strings.Compare(a.Name, b.Name)
+		}
+		return a.CreatedAt.Compare(b.CreatedAt)
+	})
+}
+
+func sortInvitations(is []member.Invitation, o *model.InvitationOrder) {
+	if o == nil {
+		return
+	}
+	ordered(is, o.Direction, func(a, b member.Invitation) int {
+		switch o.Field {
+		case model.InvitationOrderFieldEmail:
+			return strings.Compare(a.Email, b.Email)
+		case model.InvitationOrderFieldExpiresAt:
+			return a.ExpiresAt.Compare(b.ExpiresAt)
+		}
+		return a.CreatedAt.Compare(b.CreatedAt)
+	})
+}

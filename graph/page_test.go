@@ -47,3 +47,12 @@ func TestPaginateCutsRelayPages(t *testing.T) {
 	_, err = paginate(ids, id, nil, n(-1), nil, nil)
 	require.Error(t, err)
 }
+
+func TestOrderedSortsBothWays(t *testing.T) {
+	t.Parallel()
+	xs := []int{3, 1, 2}
+	ordered(xs, entgql.OrderDirectionAsc, func(a, b int) int { return a - b })
+	require.Equal(t, []int{1, 2, 3}, xs)
+	ordered(xs, entgql.OrderDirectionDesc, func(a, b int) int { return a - b })
+	require.Equal(t, []int{3, 2, 1}, xs)
+}

@@ -244,17 +244,17 @@ type ComplexityRoot struct {
 	Query struct {
 		AuditEvents   func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *ent.AuditEventWhereInput) int
 		CurrentTenant func(childComplexity int) int
-		Invitations   func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *model.InvitationWhereInput) int
+		Invitations   func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *model.InvitationOrder, where *model.InvitationWhereInput) int
 		Me            func(childComplexity int) int
 		Member        func(childComplexity int, id uuid.UUID) int
-		Members       func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *model.MemberWhereInput) int
+		Members       func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *model.MemberOrder, where *model.MemberWhereInput) int
 		MyPermissions func(childComplexity int) int
 		Node          func(childComplexity int, id uuid.UUID) int
 		Nodes         func(childComplexity int, ids []uuid.UUID) int
 		Permissions   func(childComplexity int) int
 		Project       func(childComplexity int, id uuid.UUID) int
 		Projects      func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.ProjectOrder, where *ent.ProjectWhereInput) int
-		Roles         func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *model.RoleWhereInput) int
+		Roles         func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *model.RoleOrder, where *model.RoleWhereInput) int
 		Tenants       func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *ent.TenantWhereInput) int
 		Version       func(childComplexity int) int
 	}
@@ -381,12 +381,12 @@ type QueryResolver interface {
 	Node(ctx context.Context, id uuid.UUID) (ent.Noder, error)
 	Nodes(ctx context.Context, ids []uuid.UUID) ([]ent.Noder, error)
 	Me(ctx context.Context) (*ent.User, error)
-	Members(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *model.MemberWhereInput) (*model.MemberConnection, error)
+	Members(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *model.MemberOrder, where *model.MemberWhereInput) (*model.MemberConnection, error)
 	Member(ctx context.Context, id uuid.UUID) (*member.Member, error)
-	Roles(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *model.RoleWhereInput) (*model.RoleConnection, error)
+	Roles(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *model.RoleOrder, where *model.RoleWhereInput) (*model.RoleConnection, error)
 	Permissions(ctx context.Context) ([]*rbac.Info, error)
 	MyPermissions(ctx context.Context) ([]string, error)
-	Invitations(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *model.InvitationWhereInput) (*model.InvitationConnection, error)
+	Invitations(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *model.InvitationOrder, where *model.InvitationWhereInput) (*model.InvitationConnection, error)
 	AuditEvents(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *ent.AuditEventWhereInput) (*ent.AuditEventConnection, error)
 	Projects(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.ProjectOrder, where *ent.ProjectWhereInput) (*ent.ProjectConnection, error)
 	Project(ctx context.Context, id uuid.UUID) (*ent.Project, error)
@@ -1368,7 +1368,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Invitations(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["where"].(*model.InvitationWhereInput)), true
+		return e.ComplexityRoot.Query.Invitations(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*model.InvitationOrder), args["where"].(*model.InvitationWhereInput)), true
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -1396,7 +1396,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Members(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["where"].(*model.MemberWhereInput)), true
+		return e.ComplexityRoot.Query.Members(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*model.MemberOrder), args["where"].(*model.MemberWhereInput)), true
 	case "Query.myPermissions":
 		if e.ComplexityRoot.Query.MyPermissions == nil {
 			break
@@ -1463,7 +1463,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Roles(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["where"].(*model.RoleWhereInput)), true
+		return e.ComplexityRoot.Query.Roles(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*model.RoleOrder), args["where"].(*model.RoleWhereInput)), true
 	case "Query.tenants":
 		if e.ComplexityRoot.Query.Tenants == nil {
 			break
@@ -1752,16 +1752,19 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("DataItemWhereInput", ec.unmarshalInputDataItemWhereInput),
 			graphql.NewInputUnmarshaler("DomainWhereInput", ec.unmarshalInputDomainWhereInput),
 			graphql.NewInputUnmarshaler("ImpersonateInput", ec.unmarshalInputImpersonateInput),
+			graphql.NewInputUnmarshaler("InvitationOrder", ec.unmarshalInputInvitationOrder),
 			graphql.NewInputUnmarshaler("InvitationWhereInput", ec.unmarshalInputInvitationWhereInput),
 			graphql.NewInputUnmarshaler("InviteMemberInput", ec.unmarshalInputInviteMemberInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("LogoutInput", ec.unmarshalInputLogoutInput),
+			graphql.NewInputUnmarshaler("MemberOrder", ec.unmarshalInputMemberOrder),
 			graphql.NewInputUnmarshaler("MemberWhereInput", ec.unmarshalInputMemberWhereInput),
 			graphql.NewInputUnmarshaler("ProjectOrder", ec.unmarshalInputProjectOrder),
 			graphql.NewInputUnmarshaler("ProjectWhereInput", ec.unmarshalInputProjectWhereInput),
 			graphql.NewInputUnmarshaler("RefreshTokenInput", ec.unmarshalInputRefreshTokenInput),
 			graphql.NewInputUnmarshaler("RequestPasswordResetInput", ec.unmarshalInputRequestPasswordResetInput),
 			graphql.NewInputUnmarshaler("ResetPasswordInput", ec.unmarshalInputResetPasswordInput),
+			graphql.NewInputUnmarshaler("RoleOrder", ec.unmarshalInputRoleOrder),
 			graphql.NewInputUnmarshaler("RoleWhereInput", ec.unmarshalInputRoleWhereInput),
 			graphql.NewInputUnmarshaler("SetMemberRolesInput", ec.unmarshalInputSetMemberRolesInput),
 			graphql.NewInputUnmarshaler("SetMemberStatusInput", ec.unmarshalInputSetMemberStatusInput),
@@ -2082,6 +2085,38 @@ type InvitationConnection {
   totalCount: Int!
 }
 
+enum MemberOrderField {
+  CREATED_AT
+  EMAIL
+  STATUS
+}
+
+input MemberOrder {
+  direction: OrderDirection! = ASC
+  field: MemberOrderField!
+}
+
+enum RoleOrderField {
+  NAME
+  CREATED_AT
+}
+
+input RoleOrder {
+  direction: OrderDirection! = ASC
+  field: RoleOrderField!
+}
+
+enum InvitationOrderField {
+  CREATED_AT
+  EXPIRES_AT
+  EMAIL
+}
+
+input InvitationOrder {
+  direction: OrderDirection! = ASC
+  field: InvitationOrderField!
+}
+
 "Filters for members; all given conditions must hold."
 input MemberWhereInput {
   status: String
@@ -2104,16 +2139,16 @@ input InvitationWhereInput {
 
 extend type Query {
   "The tenant's members, oldest first."
-  members(after: Cursor, first: Int, before: Cursor, last: Int, where: MemberWhereInput): MemberConnection! @hasPermission(permission: "members.read")
+  members(after: Cursor, first: Int, before: Cursor, last: Int, orderBy: MemberOrder, where: MemberWhereInput): MemberConnection! @hasPermission(permission: "members.read")
   member(id: ID!): Member @hasPermission(permission: "members.read")
   "The tenant's roles, built-in and custom."
-  roles(after: Cursor, first: Int, before: Cursor, last: Int, where: RoleWhereInput): RoleConnection! @hasPermission(permission: "members.read")
+  roles(after: Cursor, first: Int, before: Cursor, last: Int, orderBy: RoleOrder, where: RoleWhereInput): RoleConnection! @hasPermission(permission: "members.read")
   "The permission catalogue."
   permissions: [Permission!]! @authenticated
   "The signed-in member's permissions in this tenant."
   myPermissions: [String!]! @authenticated
   "Invitations, pending first."
-  invitations(after: Cursor, first: Int, before: Cursor, last: Int, where: InvitationWhereInput): InvitationConnection! @hasPermission(permission: "members.invite")
+  invitations(after: Cursor, first: Int, before: Cursor, last: Int, orderBy: InvitationOrder, where: InvitationWhereInput): InvitationConnection! @hasPermission(permission: "members.invite")
   "The tenant's audit log, newest first."
   auditEvents(after: Cursor, first: Int, before: Cursor, last: Int, where: AuditEventWhereInput): AuditEventConnection! @hasPermission(permission: "audit.read")
 }
@@ -4290,14 +4325,22 @@ func (ec *executionContext) field_Query_invitations_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.InvitationOrder, error) {
+			return ec.unmarshalOInvitationOrder2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐInvitationOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*model.InvitationWhereInput, error) {
 			return ec.unmarshalOInvitationWhereInput2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐInvitationWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["where"] = arg4
+	args["where"] = arg5
 	return args, nil
 }
 
@@ -4350,14 +4393,22 @@ func (ec *executionContext) field_Query_members_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.MemberOrder, error) {
+			return ec.unmarshalOMemberOrder2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐMemberOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*model.MemberWhereInput, error) {
 			return ec.unmarshalOMemberWhereInput2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐMemberWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["where"] = arg4
+	args["where"] = arg5
 	return args, nil
 }
 
@@ -4492,14 +4543,22 @@ func (ec *executionContext) field_Query_roles_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.RoleOrder, error) {
+			return ec.unmarshalORoleOrder2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐRoleOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*model.RoleWhereInput, error) {
 			return ec.unmarshalORoleWhereInput2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐRoleWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["where"] = arg4
+	args["where"] = arg5
 	return args, nil
 }
 
@@ -9015,7 +9074,7 @@ func (ec *executionContext) _Query_members(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Members(ctx, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["where"].(*model.MemberWhereInput))
+			return ec.Resolvers.Query().Members(ctx, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["orderBy"].(*model.MemberOrder), fc.Args["where"].(*model.MemberWhereInput))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -9139,7 +9198,7 @@ func (ec *executionContext) _Query_roles(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Roles(ctx, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["where"].(*model.RoleWhereInput))
+			return ec.Resolvers.Query().Roles(ctx, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["orderBy"].(*model.RoleOrder), fc.Args["where"].(*model.RoleWhereInput))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -9282,7 +9341,7 @@ func (ec *executionContext) _Query_invitations(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Invitations(ctx, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["where"].(*model.InvitationWhereInput))
+			return ec.Resolvers.Query().Invitations(ctx, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["orderBy"].(*model.InvitationOrder), fc.Args["where"].(*model.InvitationWhereInput))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -13833,6 +13892,59 @@ func UnmarshalImpersonateInput(ctx context.Context, raw any) (model.ImpersonateI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputInvitationOrder(ctx context.Context, obj any) (model.InvitationOrder, error) {
+	var it model.InvitationOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNInvitationOrderField2githubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐInvitationOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalInvitationOrder unmarshals raw into the InvitationOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalInvitationOrder(ctx context.Context, raw any) (model.InvitationOrder, error) {
+	var out model.InvitationOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "InvitationOrder", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputInvitationWhereInput(ctx context.Context, obj any) (model.InvitationWhereInput, error) {
 	var it model.InvitationWhereInput
 	if obj == nil {
@@ -14012,6 +14124,59 @@ func (ec *executionContext) unmarshalInputLogoutInput(ctx context.Context, obj a
 func UnmarshalLogoutInput(ctx context.Context, raw any) (model.LogoutInput, error) {
 	var out model.LogoutInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "LogoutInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputMemberOrder(ctx context.Context, obj any) (model.MemberOrder, error) {
+	var it model.MemberOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNMemberOrderField2githubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐMemberOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalMemberOrder unmarshals raw into the MemberOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalMemberOrder(ctx context.Context, raw any) (model.MemberOrder, error) {
+	var out model.MemberOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "MemberOrder", raw, &out)
 	return out, err
 }
 
@@ -14772,6 +14937,59 @@ func (ec *executionContext) unmarshalInputResetPasswordInput(ctx context.Context
 func UnmarshalResetPasswordInput(ctx context.Context, raw any) (model.ResetPasswordInput, error) {
 	var out model.ResetPasswordInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ResetPasswordInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRoleOrder(ctx context.Context, obj any) (model.RoleOrder, error) {
+	var it model.RoleOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNRoleOrderField2githubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐRoleOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRoleOrder unmarshals raw into the RoleOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRoleOrder(ctx context.Context, raw any) (model.RoleOrder, error) {
+	var out model.RoleOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RoleOrder", raw, &out)
 	return out, err
 }
 
@@ -18356,6 +18574,16 @@ func (ec *executionContext) marshalNInvitationEdge2ᚖgithubᚗcomᚋclientiqᚋ
 	return ec._InvitationEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNInvitationOrderField2githubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐInvitationOrderField(ctx context.Context, v any) (model.InvitationOrderField, error) {
+	var res model.InvitationOrderField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInvitationOrderField2githubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐInvitationOrderField(ctx context.Context, sel ast.SelectionSet, v model.InvitationOrderField) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNInviteMemberInput2githubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐInviteMemberInput(ctx context.Context, v any) (model.InviteMemberInput, error) {
 	res, err := ec.unmarshalInputInviteMemberInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -18404,6 +18632,16 @@ func (ec *executionContext) marshalNMemberEdge2ᚖgithubᚗcomᚋclientiqᚋclie
 		return graphql.Null
 	}
 	return ec._MemberEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNMemberOrderField2githubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐMemberOrderField(ctx context.Context, v any) (model.MemberOrderField, error) {
+	var res model.MemberOrderField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMemberOrderField2githubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐMemberOrderField(ctx context.Context, sel ast.SelectionSet, v model.MemberOrderField) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋclientiqᚋclientiqᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v []ent.Noder) graphql.Marshaler {
@@ -18568,6 +18806,16 @@ func (ec *executionContext) marshalNRoleEdge2ᚖgithubᚗcomᚋclientiqᚋclient
 		return graphql.Null
 	}
 	return ec._RoleEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRoleOrderField2githubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐRoleOrderField(ctx context.Context, v any) (model.RoleOrderField, error) {
+	var res model.RoleOrderField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRoleOrderField2githubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐRoleOrderField(ctx context.Context, sel ast.SelectionSet, v model.RoleOrderField) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNSetMemberRolesInput2githubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐSetMemberRolesInput(ctx context.Context, v any) (model.SetMemberRolesInput, error) {
@@ -19157,6 +19405,14 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
+func (ec *executionContext) unmarshalOInvitationOrder2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐInvitationOrder(ctx context.Context, v any) (*model.InvitationOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputInvitationOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOInvitationWhereInput2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐInvitationWhereInput(ctx context.Context, v any) (*model.InvitationWhereInput, error) {
 	if v == nil {
 		return nil, nil
@@ -19196,6 +19452,14 @@ func (ec *executionContext) marshalOMember2ᚖgithubᚗcomᚋclientiqᚋclientiq
 		return graphql.Null
 	}
 	return ec._Member(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOMemberOrder2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐMemberOrder(ctx context.Context, v any) (*model.MemberOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputMemberOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOMemberWhereInput2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐMemberWhereInput(ctx context.Context, v any) (*model.MemberWhereInput, error) {
@@ -19322,6 +19586,14 @@ func (ec *executionContext) unmarshalOProjectWhereInput2ᚖgithubᚗcomᚋclient
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputProjectWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalORoleOrder2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐRoleOrder(ctx context.Context, v any) (*model.RoleOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputRoleOrder(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 

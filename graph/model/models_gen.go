@@ -3,6 +3,11 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+
 	"entgo.io/contrib/entgql"
 	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/ent/project"
@@ -68,6 +73,11 @@ type InvitationEdge struct {
 	Cursor entgql.Cursor[uuid.UUID] `json:"cursor"`
 }
 
+type InvitationOrder struct {
+	Direction entgql.OrderDirection `json:"direction"`
+	Field     InvitationOrderField  `json:"field"`
+}
+
 type InvitationWhereInput struct {
 	// pending, accepted, revoked or expired
 	Status *string `json:"status,omitempty"`
@@ -97,6 +107,11 @@ type MemberConnection struct {
 type MemberEdge struct {
 	Node   *member.Member           `json:"node"`
 	Cursor entgql.Cursor[uuid.UUID] `json:"cursor"`
+}
+
+type MemberOrder struct {
+	Direction entgql.OrderDirection `json:"direction"`
+	Field     MemberOrderField      `json:"field"`
 }
 
 // Filters for members; all given conditions must hold.
@@ -130,6 +145,11 @@ type RoleConnection struct {
 type RoleEdge struct {
 	Node   *member.Role             `json:"node"`
 	Cursor entgql.Cursor[uuid.UUID] `json:"cursor"`
+}
+
+type RoleOrder struct {
+	Direction entgql.OrderDirection `json:"direction"`
+	Field     RoleOrderField        `json:"field"`
 }
 
 type RoleWhereInput struct {
@@ -193,4 +213,173 @@ type UpdateRoleInput struct {
 
 type VerifyEmailInput struct {
 	Token string `json:"token"`
+}
+
+type InvitationOrderField string
+
+const (
+	InvitationOrderFieldCreatedAt InvitationOrderField = "CREATED_AT"
+	InvitationOrderFieldExpiresAt InvitationOrderField = "EXPIRES_AT"
+	InvitationOrderFieldEmail     InvitationOrderField = "EMAIL"
+)
+
+var AllInvitationOrderField = []InvitationOrderField{
+	InvitationOrderFieldCreatedAt,
+	InvitationOrderFieldExpiresAt,
+	InvitationOrderFieldEmail,
+}
+
+func (e InvitationOrderField) IsValid() bool {
+	switch e {
+	case InvitationOrderFieldCreatedAt, InvitationOrderFieldExpiresAt, InvitationOrderFieldEmail:
+		return true
+	}
+	return false
+}
+
+func (e InvitationOrderField) String() string {
+	return string(e)
+}
+
+func (e *InvitationOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = InvitationOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid InvitationOrderField", str)
+	}
+	return nil
+}
+
+func (e InvitationOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *InvitationOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e InvitationOrderField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type MemberOrderField string
+
+const (
+	MemberOrderFieldCreatedAt MemberOrderField = "CREATED_AT"
+	MemberOrderFieldEmail     MemberOrderField = "EMAIL"
+	MemberOrderFieldStatus    MemberOrderField = "STATUS"
+)
+
+var AllMemberOrderField = []MemberOrderField{
+	MemberOrderFieldCreatedAt,
+	MemberOrderFieldEmail,
+	MemberOrderFieldStatus,
+}
+
+func (e MemberOrderField) IsValid() bool {
+	switch e {
+	case MemberOrderFieldCreatedAt, MemberOrderFieldEmail, MemberOrderFieldStatus:
+		return true
+	}
+	return false
+}
+
+func (e MemberOrderField) String() string {
+	return string(e)
+}
+
+func (e *MemberOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MemberOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MemberOrderField", str)
+	}
+	return nil
+}
+
+func (e MemberOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MemberOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MemberOrderField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type RoleOrderField string
+
+const (
+	RoleOrderFieldName      RoleOrderField = "NAME"
+	RoleOrderFieldCreatedAt RoleOrderField = "CREATED_AT"
+)
+
+var AllRoleOrderField = []RoleOrderField{
+	RoleOrderFieldName,
+	RoleOrderFieldCreatedAt,
+}
+
+func (e RoleOrderField) IsValid() bool {
+	switch e {
+	case RoleOrderFieldName, RoleOrderFieldCreatedAt:
+		return true
+	}
+	return false
+}
+
+func (e RoleOrderField) String() string {
+	return string(e)
+}
+
+func (e *RoleOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RoleOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RoleOrderField", str)
+	}
+	return nil
+}
+
+func (e RoleOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RoleOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RoleOrderField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
