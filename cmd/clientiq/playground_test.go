@@ -1,0 +1,76 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/clientiq/clientiq/internal/dbtest"
+)
+
+// TestPlaygroundModes: PLAYGROUND=on serves the page to anyone (local,
+// staging), off serves nothing, staff serves it only to a staff token (what
+// production allows).
+func TestPlaygroundModes(t *testing.T) {
+	t.Parallel()
+	get := func(t *testing.T, s *server, token string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, s.url("/playground"), nil)
+		require.NoError(t, err)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	t.Run("on serves everyone, off no one", func(t *testing.T) {
+		t.Parallel()
+		db := dbtest.New(t)
+		on := startServer(t, newEnv(t, db.URL).with("PLAYGROUND", "on"))
+		require.Equal(t, http.StatusOK, get(t, on, ""))
+		off := startServer(t, newEnv(t, db.URL).with("PLAYGROUND", "off"))
+		require.Equal(t, http.StatusNotFound, get(t, off, ""))
+	})
+
+	t.Run("staff serves staff tokens only", func(t *testing.T) {
+		t.Parallel()
+		db := dbtest.New(t)
+		env := newEnv(t, db.URL).with("PLAYGROUND", "staff", "JWT_SECRET", "k3J9x!Qp2Lw8Zr5Tv7Ym4Nb6Hc1Fd0Gs-_AaBbCcDdEe")
+		res := runCLI(t, 30*time.Second, env, "staff", "--email", "ops@clientiq.example", "--name", "Ops")
+		require.Zero(t, res.code, res.String())
+		var password string
+		for _, line := range strings.Split(res.stdout, "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "password:" {
+				password = f[1]
+			}
+		}
+		require.NotEmpty(t, password, res.String())
+
+		s := startServer(t, env)
+		require.Equal(t, http.StatusNotFound, get(t, s, ""), "anonymous")
+		require.Equal(t, http.StatusUnauthorized, get(t, s, "not-a-token"), "bad token")
+
+		body, _ := json.Marshal(map[string]any{"query": `mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { accessToken } }`,
+			"variables": map[string]any{"e": "ops@clientiq.example", "p": password}})
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Post(s.url("/graphql"), "application/json", strings.NewReader(string(body)))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out struct {
+			Data struct {
+				Login struct {
+					AccessToken string `json:"accessToken"`
+				} `json:"login"`
+			} `json:"data"`
+		}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		require.NotEmpty(t, out.Data.Login.AccessToken)
+		require.Equal(t, http.StatusOK, get(t, s, out.Data.Login.AccessToken), "staff")
+	})
+}
