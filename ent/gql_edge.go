@@ -45,14 +45,22 @@ func (_m *Project) Items(
 	return _m.QueryItems().Paginate(ctx, after, first, before, last, opts...)
 }
 
-func (_m *Tenant) Domains(ctx context.Context) (result []*Domain, err error) {
-	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
-		result, err = _m.NamedDomains(graphql.GetFieldContext(ctx).Field.Alias)
-	} else {
-		result, err = _m.Edges.DomainsOrErr()
+func (_m *Tenant) Domains(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, where *DomainWhereInput,
+) (*DomainConnection, error) {
+	opts := []DomainPaginateOption{
+		WithDomainFilter(where.Filter),
 	}
-	if IsNotLoaded(err) {
-		result, err = _m.QueryDomains().All(ctx)
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[0][alias]
+	if nodes, err := _m.NamedDomains(alias); err == nil || hasTotalCount {
+		pager, err := newDomainPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &DomainConnection{Edges: []*DomainEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
 	}
-	return result, err
+	return _m.QueryDomains().Paginate(ctx, after, first, before, last, opts...)
 }

@@ -219,8 +219,9 @@ func complexity(c *generated.ComplexityRoot) {
 	c.Query.Invitations = func(child int, _ cur, first *int, _ cur, last *int, _ *model.InvitationOrder, _ *model.InvitationWhereInput) int {
 		return connectionCost(child, first, last)
 	}
-	// A tenant's domains are a short list: count them as one page.
-	c.Tenant.Domains = func(child int) int { return 1 + child*MaxPageSize }
+	c.Tenant.Domains = func(child int, _ cur, first *int, _ cur, last *int, _ *ent.DomainWhereInput) int {
+		return connectionCost(child, first, last)
+	}
 }
 
 // apqCache stores automatic persisted queries in the shared cache (Redis

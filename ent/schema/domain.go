@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
@@ -41,5 +42,5 @@ func (Domain) Indexes() []ent.Index {
 
 // Annotations of the Domain.
 func (Domain) Annotations() []schema.Annotation {
-	return []schema.Annotation{ScopePublic}
+	return []schema.Annotation{ScopePublic, entgql.RelayConnection()}
 }

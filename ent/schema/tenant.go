@@ -30,7 +30,7 @@ func (Tenant) Fields() []ent.Field {
 // Edges of the Tenant.
 func (Tenant) Edges() []ent.Edge {
 	return []ent.Edge{
-		edge.To("domains", Domain.Type),
+		edge.To("domains", Domain.Type).Annotations(entgql.RelayConnection()),
 	}
 }
 
