@@ -136,6 +136,7 @@ func (h handler) detailed(w http.ResponseWriter, r *http.Request) {
 // the response past the timeout; it finishes on its own and its late result
 // is dropped (done is buffered, so it never blocks).
 func (h handler) run(ctx context.Context, c Check) Component {
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
 	defer cancel()
 	type outcome struct {
@@ -143,7 +144,6 @@ func (h handler) run(ctx context.Context, c Check) Component {
 		err     error
 	}
 	done := make(chan outcome, 1)
-	start := time.Now()
 	go func() {
 		// A panic here would escape the HTTP server's recovery and end the
 		// process; it marks the component failing instead.
@@ -161,9 +161,13 @@ func (h handler) run(ctx context.Context, c Check) Component {
 	case <-ctx.Done():
 		out = outcome{err: ctx.Err()}
 	}
+	elapsed := time.Since(start)
+	if ctx.Err() != nil && elapsed < h.cfg.Timeout {
+		elapsed = h.cfg.Timeout // a timed-out check took at least the timeout
+	}
 	res := Component{
 		Status:    "ok",
-		LatencyMS: float64(time.Since(start).Microseconds()) / 1000,
+		LatencyMS: float64(elapsed.Microseconds()) / 1000,
 		Details:   out.details,
 	}
 	if out.err != nil {
