@@ -46,9 +46,10 @@ func (_m *Project) Items(
 }
 
 func (_m *Tenant) Domains(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, where *DomainWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *DomainOrder, where *DomainWhereInput,
 ) (*DomainConnection, error) {
 	opts := []DomainPaginateOption{
+		WithDomainOrder(orderBy),
 		WithDomainFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias

@@ -313,6 +313,20 @@ func (_m *AuditEventQuery) Paginate(
 }
 
 var (
+	// AuditEventOrderFieldAction orders AuditEvent by action.
+	AuditEventOrderFieldAction = &AuditEventOrderField{
+		Value: func(_m *AuditEvent) (ent.Value, error) {
+			return _m.Action, nil
+		},
+		column: auditevent.FieldAction,
+		toTerm: auditevent.ByAction,
+		toCursor: func(_m *AuditEvent) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Action,
+			}
+		},
+	}
 	// AuditEventOrderFieldCreatedAt orders AuditEvent by created_at.
 	AuditEventOrderFieldCreatedAt = &AuditEventOrderField{
 		Value: func(_m *AuditEvent) (ent.Value, error) {
@@ -333,6 +347,8 @@ var (
 func (f AuditEventOrderField) String() string {
 	var str string
 	switch f.column {
+	case AuditEventOrderFieldAction.column:
+		str = "ACTION"
 	case AuditEventOrderFieldCreatedAt.column:
 		str = "CREATED_AT"
 	}
@@ -351,6 +367,8 @@ func (f *AuditEventOrderField) UnmarshalGQL(v interface{}) error {
 		return fmt.Errorf("AuditEventOrderField %T must be a string", v)
 	}
 	switch str {
+	case "ACTION":
+		*f = *AuditEventOrderFieldAction
 	case "CREATED_AT":
 		*f = *AuditEventOrderFieldCreatedAt
 	default:
@@ -904,6 +922,89 @@ func (_m *DomainQuery) Paginate(
 	return conn, nil
 }
 
+var (
+	// DomainOrderFieldCreatedAt orders Domain by created_at.
+	DomainOrderFieldCreatedAt = &DomainOrderField{
+		Value: func(_m *Domain) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: domain.FieldCreatedAt,
+		toTerm: domain.ByCreatedAt,
+		toCursor: func(_m *Domain) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// DomainOrderFieldUpdatedAt orders Domain by updated_at.
+	DomainOrderFieldUpdatedAt = &DomainOrderField{
+		Value: func(_m *Domain) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: domain.FieldUpdatedAt,
+		toTerm: domain.ByUpdatedAt,
+		toCursor: func(_m *Domain) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+	// DomainOrderFieldDomain orders Domain by domain.
+	DomainOrderFieldDomain = &DomainOrderField{
+		Value: func(_m *Domain) (ent.Value, error) {
+			return _m.Domain, nil
+		},
+		column: domain.FieldDomain,
+		toTerm: domain.ByDomain,
+		toCursor: func(_m *Domain) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Domain,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f DomainOrderField) String() string {
+	var str string
+	switch f.column {
+	case DomainOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case DomainOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	case DomainOrderFieldDomain.column:
+		str = "DOMAIN"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f DomainOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *DomainOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("DomainOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *DomainOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *DomainOrderFieldUpdatedAt
+	case "DOMAIN":
+		*f = *DomainOrderFieldDomain
+	default:
+		return fmt.Errorf("%s is not a valid DomainOrderField", str)
+	}
+	return nil
+}
+
 // DomainOrderField defines the ordering field of Domain.
 type DomainOrderField struct {
 	// Value extracts the ordering value from the given Domain.
@@ -1154,6 +1255,34 @@ func (_m *ProjectQuery) Paginate(
 }
 
 var (
+	// ProjectOrderFieldCreatedAt orders Project by created_at.
+	ProjectOrderFieldCreatedAt = &ProjectOrderField{
+		Value: func(_m *Project) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: project.FieldCreatedAt,
+		toTerm: project.ByCreatedAt,
+		toCursor: func(_m *Project) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// ProjectOrderFieldUpdatedAt orders Project by updated_at.
+	ProjectOrderFieldUpdatedAt = &ProjectOrderField{
+		Value: func(_m *Project) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: project.FieldUpdatedAt,
+		toTerm: project.ByUpdatedAt,
+		toCursor: func(_m *Project) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
 	// ProjectOrderFieldName orders Project by name.
 	ProjectOrderFieldName = &ProjectOrderField{
 		Value: func(_m *Project) (ent.Value, error) {
@@ -1188,6 +1317,10 @@ var (
 func (f ProjectOrderField) String() string {
 	var str string
 	switch f.column {
+	case ProjectOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case ProjectOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
 	case ProjectOrderFieldName.column:
 		str = "NAME"
 	case ProjectOrderFieldStatus.column:
@@ -1208,6 +1341,10 @@ func (f *ProjectOrderField) UnmarshalGQL(v interface{}) error {
 		return fmt.Errorf("ProjectOrderField %T must be a string", v)
 	}
 	switch str {
+	case "CREATED_AT":
+		*f = *ProjectOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *ProjectOrderFieldUpdatedAt
 	case "NAME":
 		*f = *ProjectOrderFieldName
 	case "STATUS":
@@ -1465,6 +1602,125 @@ func (_m *TenantQuery) Paginate(
 	}
 	conn.build(nodes, pager, after, first, before, last)
 	return conn, nil
+}
+
+var (
+	// TenantOrderFieldCreatedAt orders Tenant by created_at.
+	TenantOrderFieldCreatedAt = &TenantOrderField{
+		Value: func(_m *Tenant) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: tenant.FieldCreatedAt,
+		toTerm: tenant.ByCreatedAt,
+		toCursor: func(_m *Tenant) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// TenantOrderFieldUpdatedAt orders Tenant by updated_at.
+	TenantOrderFieldUpdatedAt = &TenantOrderField{
+		Value: func(_m *Tenant) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: tenant.FieldUpdatedAt,
+		toTerm: tenant.ByUpdatedAt,
+		toCursor: func(_m *Tenant) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+	// TenantOrderFieldSlug orders Tenant by slug.
+	TenantOrderFieldSlug = &TenantOrderField{
+		Value: func(_m *Tenant) (ent.Value, error) {
+			return _m.Slug, nil
+		},
+		column: tenant.FieldSlug,
+		toTerm: tenant.BySlug,
+		toCursor: func(_m *Tenant) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Slug,
+			}
+		},
+	}
+	// TenantOrderFieldName orders Tenant by name.
+	TenantOrderFieldName = &TenantOrderField{
+		Value: func(_m *Tenant) (ent.Value, error) {
+			return _m.Name, nil
+		},
+		column: tenant.FieldName,
+		toTerm: tenant.ByName,
+		toCursor: func(_m *Tenant) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Name,
+			}
+		},
+	}
+	// TenantOrderFieldStatus orders Tenant by status.
+	TenantOrderFieldStatus = &TenantOrderField{
+		Value: func(_m *Tenant) (ent.Value, error) {
+			return _m.Status, nil
+		},
+		column: tenant.FieldStatus,
+		toTerm: tenant.ByStatus,
+		toCursor: func(_m *Tenant) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Status,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f TenantOrderField) String() string {
+	var str string
+	switch f.column {
+	case TenantOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case TenantOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	case TenantOrderFieldSlug.column:
+		str = "SLUG"
+	case TenantOrderFieldName.column:
+		str = "NAME"
+	case TenantOrderFieldStatus.column:
+		str = "STATUS"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f TenantOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *TenantOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("TenantOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *TenantOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *TenantOrderFieldUpdatedAt
+	case "SLUG":
+		*f = *TenantOrderFieldSlug
+	case "NAME":
+		*f = *TenantOrderFieldName
+	case "STATUS":
+		*f = *TenantOrderFieldStatus
+	default:
+		return fmt.Errorf("%s is not a valid TenantOrderField", str)
+	}
+	return nil
 }
 
 // TenantOrderField defines the ordering field of Tenant.

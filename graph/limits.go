@@ -201,10 +201,10 @@ func complexity(c *generated.ComplexityRoot) {
 	c.Query.Projects = func(child int, _ cur, first *int, _ cur, last *int, _ *ent.ProjectOrder, _ *ent.ProjectWhereInput) int {
 		return connectionCost(child, first, last)
 	}
-	c.Query.Tenants = func(child int, _ cur, first *int, _ cur, last *int, _ *ent.TenantWhereInput) int {
+	c.Query.Tenants = func(child int, _ cur, first *int, _ cur, last *int, _ *ent.TenantOrder, _ *ent.TenantWhereInput) int {
 		return connectionCost(child, first, last)
 	}
-	c.Query.AuditEvents = func(child int, _ cur, first *int, _ cur, last *int, _ *ent.AuditEventWhereInput) int {
+	c.Query.AuditEvents = func(child int, _ cur, first *int, _ cur, last *int, _ *ent.AuditEventOrder, _ *ent.AuditEventWhereInput) int {
 		return connectionCost(child, first, last)
 	}
 	c.Project.Items = func(child int, _ cur, first *int, _ cur, last *int, _ *ent.DataItemOrder, _ *ent.DataItemWhereInput) int {
@@ -219,7 +219,7 @@ func complexity(c *generated.ComplexityRoot) {
 	c.Query.Invitations = func(child int, _ cur, first *int, _ cur, last *int, _ *model.InvitationOrder, _ *model.InvitationWhereInput) int {
 		return connectionCost(child, first, last)
 	}
-	c.Tenant.Domains = func(child int, _ cur, first *int, _ cur, last *int, _ *ent.DomainWhereInput) int {
+	c.Tenant.Domains = func(child int, _ cur, first *int, _ cur, last *int, _ *ent.DomainOrder, _ *ent.DomainWhereInput) int {
 		return connectionCost(child, first, last)
 	}
 }

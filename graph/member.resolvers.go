@@ -158,15 +158,18 @@ func (r *queryResolver) Invitations(ctx context.Context, after *entgql.Cursor[uu
 }
 
 // AuditEvents is the resolver for the auditEvents field.
-func (r *queryResolver) AuditEvents(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *ent.AuditEventWhereInput) (*ent.AuditEventConnection, error) {
+func (r *queryResolver) AuditEvents(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) (*ent.AuditEventConnection, error) {
 	c, err := r.Clients.Tenant(ctx)
 	if err != nil {
 		return nil, err
 	}
 	first, last = pageArgs(first, last)
+	if orderBy == nil {
+		// Newest first unless asked otherwise: an audit log is read from the top.
+		orderBy = &ent.AuditEventOrder{Direction: entgql.OrderDirectionDesc, Field: ent.AuditEventOrderFieldCreatedAt}
+	}
 	return c.AuditEvent.Query().Paginate(ctx, after, first, before, last,
-		ent.WithAuditEventOrder(&ent.AuditEventOrder{Direction: entgql.OrderDirectionDesc, Field: ent.AuditEventOrderFieldCreatedAt}),
-		ent.WithAuditEventFilter(where.Filter))
+		ent.WithAuditEventOrder(orderBy), ent.WithAuditEventFilter(where.Filter))
 }
 
 // Permission returns generated.PermissionResolver implementation.

@@ -85,8 +85,8 @@ func (r *queryResolver) CurrentTenant(ctx context.Context) (*ent.Tenant, error) 
 }
 
 // Tenants is the resolver for the tenants field.
-func (r *queryResolver) Tenants(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *ent.TenantWhereInput) (*ent.TenantConnection, error) {
+func (r *queryResolver) Tenants(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.TenantOrder, where *ent.TenantWhereInput) (*ent.TenantConnection, error) {
 	first, last = pageArgs(first, last)
 	return r.Clients.Public().Tenant.Query().
-		Paginate(ctx, after, first, before, last, ent.WithTenantFilter(where.Filter))
+		Paginate(ctx, after, first, before, last, ent.WithTenantOrder(orderBy), ent.WithTenantFilter(where.Filter))
 }

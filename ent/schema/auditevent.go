@@ -19,7 +19,8 @@ type AuditEvent struct{ ent.Schema }
 func (AuditEvent) Fields() []ent.Field {
 	return []ent.Field{
 		field.UUID("id", uuid.UUID{}).Default(uuid.New).Immutable(),
-		field.String("action").NotEmpty().MaxLen(64).Immutable(),
+		field.String("action").NotEmpty().MaxLen(64).Immutable().
+			Annotations(entgql.OrderField("ACTION")),
 		field.UUID("actor_id", uuid.UUID{}).Optional().Nillable().Immutable(),
 		// impersonator_id is the staff user acting as actor_id, if any.
 		field.UUID("impersonator_id", uuid.UUID{}).Optional().Nillable().Immutable(),

@@ -15,12 +15,13 @@ import (
 type Domain struct{ ent.Schema }
 
 // Mixin of the Domain.
-func (Domain) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{}, TimeMixin{}} }
+func (Domain) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{}, TimeMixin{Ordered: true}} }
 
 // Fields of the Domain.
 func (Domain) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("domain").NotEmpty().MaxLen(253),
+		field.String("domain").NotEmpty().MaxLen(253).
+			Annotations(entgql.OrderField("DOMAIN")),
 		field.UUID("tenant_id", uuid.UUID{}),
 		field.Bool("is_primary").Default(false),
 	}

@@ -6,6 +6,7 @@ package schema
 import (
 	"time"
 
+	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/mixin"
@@ -23,12 +24,21 @@ func (IDMixin) Fields() []ent.Field {
 }
 
 // TimeMixin records creation and last update times.
-type TimeMixin struct{ mixin.Schema }
+type TimeMixin struct {
+	mixin.Schema
+	// Ordered makes both times GraphQL order fields (CREATED_AT,
+	// UPDATED_AT) of an entity whose connection entgql orders; entities
+	// ordered by hand-written enums leave it off.
+	Ordered bool
+}
 
 // Fields of the TimeMixin.
-func (TimeMixin) Fields() []ent.Field {
-	return []ent.Field{
-		field.Time("created_at").Default(time.Now).Immutable(),
-		field.Time("updated_at").Default(time.Now).UpdateDefault(time.Now),
+func (m TimeMixin) Fields() []ent.Field {
+	created := field.Time("created_at").Default(time.Now).Immutable()
+	updated := field.Time("updated_at").Default(time.Now).UpdateDefault(time.Now)
+	if m.Ordered {
+		created.Annotations(entgql.OrderField("CREATED_AT"))
+		updated.Annotations(entgql.OrderField("UPDATED_AT"))
 	}
+	return []ent.Field{created, updated}
 }

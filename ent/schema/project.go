@@ -16,7 +16,7 @@ import (
 type Project struct{ ent.Schema }
 
 // Mixin of the Project.
-func (Project) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{}, TimeMixin{}} }
+func (Project) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{}, TimeMixin{Ordered: true}} }
 
 // Fields of the Project.
 func (Project) Fields() []ent.Field {

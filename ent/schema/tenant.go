@@ -14,15 +14,18 @@ import (
 type Tenant struct{ ent.Schema }
 
 // Mixin of the Tenant.
-func (Tenant) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{}, TimeMixin{}} }
+func (Tenant) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{}, TimeMixin{Ordered: true}} }
 
 // Fields of the Tenant.
 func (Tenant) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("slug").NotEmpty().MaxLen(63).Immutable(),
-		field.String("name").NotEmpty().MaxLen(200),
+		field.String("slug").NotEmpty().MaxLen(63).Immutable().
+			Annotations(entgql.OrderField("SLUG")),
+		field.String("name").NotEmpty().MaxLen(200).
+			Annotations(entgql.OrderField("NAME")),
 		field.String("schema_name").NotEmpty().MaxLen(63).Immutable(),
-		field.Enum("status").Values("active", "suspended", "pending_deletion").Default("active"),
+		field.Enum("status").Values("active", "suspended", "pending_deletion").Default("active").
+			Annotations(entgql.OrderField("STATUS")),
 		field.Time("deletion_requested_at").Optional().Nillable(),
 	}
 }

@@ -253,7 +253,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		AuditEvents   func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *ent.AuditEventWhereInput) int
+		AuditEvents   func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
 		CurrentTenant func(childComplexity int) int
 		Invitations   func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *model.InvitationOrder, where *model.InvitationWhereInput) int
 		Me            func(childComplexity int) int
@@ -266,7 +266,7 @@ type ComplexityRoot struct {
 		Project       func(childComplexity int, id uuid.UUID) int
 		Projects      func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.ProjectOrder, where *ent.ProjectWhereInput) int
 		Roles         func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *model.RoleOrder, where *model.RoleWhereInput) int
-		Tenants       func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *ent.TenantWhereInput) int
+		Tenants       func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.TenantOrder, where *ent.TenantWhereInput) int
 		Version       func(childComplexity int) int
 	}
 
@@ -305,7 +305,7 @@ type ComplexityRoot struct {
 	Tenant struct {
 		CreatedAt           func(childComplexity int) int
 		DeletionRequestedAt func(childComplexity int) int
-		Domains             func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *ent.DomainWhereInput) int
+		Domains             func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.DomainOrder, where *ent.DomainWhereInput) int
 		ID                  func(childComplexity int) int
 		Name                func(childComplexity int) int
 		SchemaName          func(childComplexity int) int
@@ -398,12 +398,12 @@ type QueryResolver interface {
 	Permissions(ctx context.Context) ([]*rbac.Info, error)
 	MyPermissions(ctx context.Context) ([]string, error)
 	Invitations(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *model.InvitationOrder, where *model.InvitationWhereInput) (*model.InvitationConnection, error)
-	AuditEvents(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *ent.AuditEventWhereInput) (*ent.AuditEventConnection, error)
+	AuditEvents(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) (*ent.AuditEventConnection, error)
 	Projects(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.ProjectOrder, where *ent.ProjectWhereInput) (*ent.ProjectConnection, error)
 	Project(ctx context.Context, id uuid.UUID) (*ent.Project, error)
 	Version(ctx context.Context) (string, error)
 	CurrentTenant(ctx context.Context) (*ent.Tenant, error)
-	Tenants(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, where *ent.TenantWhereInput) (*ent.TenantConnection, error)
+	Tenants(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.TenantOrder, where *ent.TenantWhereInput) (*ent.TenantConnection, error)
 }
 type SubscriptionResolver interface {
 	ProjectChanged(ctx context.Context) (<-chan *events.Event, error)
@@ -1393,7 +1393,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.AuditEvents(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["where"].(*ent.AuditEventWhereInput)), true
+		return e.ComplexityRoot.Query.AuditEvents(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*ent.AuditEventOrder), args["where"].(*ent.AuditEventWhereInput)), true
 	case "Query.currentTenant":
 		if e.ComplexityRoot.Query.CurrentTenant == nil {
 			break
@@ -1517,7 +1517,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Tenants(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["where"].(*ent.TenantWhereInput)), true
+		return e.ComplexityRoot.Query.Tenants(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*ent.TenantOrder), args["where"].(*ent.TenantWhereInput)), true
 	case "Query.version":
 		if e.ComplexityRoot.Query.Version == nil {
 			break
@@ -1654,7 +1654,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Tenant.Domains(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["where"].(*ent.DomainWhereInput)), true
+		return e.ComplexityRoot.Tenant.Domains(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*ent.DomainOrder), args["where"].(*ent.DomainWhereInput)), true
 	case "Tenant.id":
 		if e.ComplexityRoot.Tenant.ID == nil {
 			break
@@ -1798,6 +1798,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateTenantInput", ec.unmarshalInputCreateTenantInput),
 			graphql.NewInputUnmarshaler("DataItemOrder", ec.unmarshalInputDataItemOrder),
 			graphql.NewInputUnmarshaler("DataItemWhereInput", ec.unmarshalInputDataItemWhereInput),
+			graphql.NewInputUnmarshaler("DomainOrder", ec.unmarshalInputDomainOrder),
 			graphql.NewInputUnmarshaler("DomainWhereInput", ec.unmarshalInputDomainWhereInput),
 			graphql.NewInputUnmarshaler("ImpersonateInput", ec.unmarshalInputImpersonateInput),
 			graphql.NewInputUnmarshaler("InvitationOrder", ec.unmarshalInputInvitationOrder),
@@ -1817,6 +1818,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("SetMemberRolesInput", ec.unmarshalInputSetMemberRolesInput),
 			graphql.NewInputUnmarshaler("SetMemberStatusInput", ec.unmarshalInputSetMemberStatusInput),
 			graphql.NewInputUnmarshaler("SignupInput", ec.unmarshalInputSignupInput),
+			graphql.NewInputUnmarshaler("TenantOrder", ec.unmarshalInputTenantOrder),
 			graphql.NewInputUnmarshaler("TenantWhereInput", ec.unmarshalInputTenantWhereInput),
 			graphql.NewInputUnmarshaler("UpdateDataItemInput", ec.unmarshalInputUpdateDataItemInput),
 			graphql.NewInputUnmarshaler("UpdateProjectInput", ec.unmarshalInputUpdateProjectInput),
@@ -2198,7 +2200,7 @@ extend type Query {
   "Invitations, pending first."
   invitations(after: Cursor, first: Int, before: Cursor, last: Int, orderBy: InvitationOrder, where: InvitationWhereInput): InvitationConnection! @hasPermission(permission: "members.invite")
   "The tenant's audit log, newest first."
-  auditEvents(after: Cursor, first: Int, before: Cursor, last: Int, where: AuditEventWhereInput): AuditEventConnection! @hasPermission(permission: "audit.read")
+  auditEvents(after: Cursor, first: Int, before: Cursor, last: Int, orderBy: AuditEventOrder, where: AuditEventWhereInput): AuditEventConnection! @hasPermission(permission: "audit.read")
 }
 
 extend type Mutation {
@@ -2311,7 +2313,7 @@ extend type Query {
   "The tenant of this host (or X-Tenant)."
   currentTenant: Tenant @authenticated
   "Every tenant (platform staff)."
-  tenants(after: Cursor, first: Int, before: Cursor, last: Int, where: TenantWhereInput): TenantConnection! @staff
+  tenants(after: Cursor, first: Int, before: Cursor, last: Int, orderBy: TenantOrder, where: TenantWhereInput): TenantConnection! @staff
 }
 
 extend type Mutation {
@@ -2389,6 +2391,7 @@ input AuditEventOrder {
 Properties by which AuditEvent connections can be ordered.
 """
 enum AuditEventOrderField {
+  ACTION
   CREATED_AT
 }
 """
@@ -2702,6 +2705,27 @@ type DomainEdge {
   cursor: Cursor!
 }
 """
+Ordering options for Domain connections
+"""
+input DomainOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Domains.
+  """
+  field: DomainOrderField!
+}
+"""
+Properties by which Domain connections can be ordered.
+"""
+enum DomainOrderField {
+  CREATED_AT
+  UPDATED_AT
+  DOMAIN
+}
+"""
 DomainWhereInput is used for filtering Domain objects.
 Input was generated by ent.
 """
@@ -2912,6 +2936,8 @@ input ProjectOrder {
 Properties by which Project connections can be ordered.
 """
 enum ProjectOrderField {
+  CREATED_AT
+  UPDATED_AT
   NAME
   STATUS
 }
@@ -3072,6 +3098,11 @@ type Tenant implements Node {
     last: Int
 
     """
+    Ordering options for Domains returned from the connection.
+    """
+    orderBy: DomainOrder
+
+    """
     Filtering options for Domains returned from the connection.
     """
     where: DomainWhereInput
@@ -3106,6 +3137,29 @@ type TenantEdge {
   A cursor for use in pagination.
   """
   cursor: Cursor!
+}
+"""
+Ordering options for Tenant connections
+"""
+input TenantOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Tenants.
+  """
+  field: TenantOrderField!
+}
+"""
+Properties by which Tenant connections can be ordered.
+"""
+enum TenantOrderField {
+  CREATED_AT
+  UPDATED_AT
+  SLUG
+  NAME
+  STATUS
 }
 """
 TenantStatus is enum for the field status
@@ -4404,14 +4458,22 @@ func (ec *executionContext) field_Query_auditEvents_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.AuditEventOrder, error) {
+			return ec.unmarshalOAuditEventOrder2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐAuditEventOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.AuditEventWhereInput, error) {
 			return ec.unmarshalOAuditEventWhereInput2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐAuditEventWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["where"] = arg4
+	args["where"] = arg5
 	return args, nil
 }
 
@@ -4722,14 +4784,22 @@ func (ec *executionContext) field_Query_tenants_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.TenantOrder, error) {
+			return ec.unmarshalOTenantOrder2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐTenantOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.TenantWhereInput, error) {
 			return ec.unmarshalOTenantWhereInput2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐTenantWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["where"] = arg4
+	args["where"] = arg5
 	return args, nil
 }
 
@@ -4768,14 +4838,22 @@ func (ec *executionContext) field_Tenant_domains_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.DomainOrder, error) {
+			return ec.unmarshalODomainOrder2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐDomainOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.DomainWhereInput, error) {
 			return ec.unmarshalODomainWhereInput2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐDomainWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["where"] = arg4
+	args["where"] = arg5
 	return args, nil
 }
 
@@ -9716,7 +9794,7 @@ func (ec *executionContext) _Query_auditEvents(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().AuditEvents(ctx, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["where"].(*ent.AuditEventWhereInput))
+			return ec.Resolvers.Query().AuditEvents(ctx, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.AuditEventOrder), fc.Args["where"].(*ent.AuditEventWhereInput))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -9983,7 +10061,7 @@ func (ec *executionContext) _Query_tenants(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Tenants(ctx, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["where"].(*ent.TenantWhereInput))
+			return ec.Resolvers.Query().Tenants(ctx, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.TenantOrder), fc.Args["where"].(*ent.TenantWhereInput))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -10772,7 +10850,7 @@ func (ec *executionContext) _Tenant_domains(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Domains(ctx, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["where"].(*ent.DomainWhereInput))
+			return obj.Domains(ctx, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.DomainOrder), fc.Args["where"].(*ent.DomainWhereInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.DomainConnection) graphql.Marshaler {
@@ -13783,6 +13861,59 @@ func UnmarshalDataItemWhereInput(ctx context.Context, raw any) (ent.DataItemWher
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputDomainOrder(ctx context.Context, obj any) (ent.DomainOrder, error) {
+	var it ent.DomainOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNDomainOrderField2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐDomainOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDomainOrder unmarshals raw into the DomainOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDomainOrder(ctx context.Context, raw any) (ent.DomainOrder, error) {
+	var out ent.DomainOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DomainOrder", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDomainWhereInput(ctx context.Context, obj any) (ent.DomainWhereInput, error) {
 	var it ent.DomainWhereInput
 	if obj == nil {
@@ -15539,6 +15670,59 @@ func (ec *executionContext) unmarshalInputSignupInput(ctx context.Context, obj a
 func UnmarshalSignupInput(ctx context.Context, raw any) (model.SignupInput, error) {
 	var out model.SignupInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SignupInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputTenantOrder(ctx context.Context, obj any) (ent.TenantOrder, error) {
+	var it ent.TenantOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNTenantOrderField2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐTenantOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTenantOrder unmarshals raw into the TenantOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTenantOrder(ctx context.Context, raw any) (ent.TenantOrder, error) {
+	var out ent.TenantOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TenantOrder", raw, &out)
 	return out, err
 }
 
@@ -18873,6 +19057,20 @@ func (ec *executionContext) marshalNDomainConnection2ᚖgithubᚗcomᚋclientiq�
 	return ec._DomainConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNDomainOrderField2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐDomainOrderField(ctx context.Context, v any) (*ent.DomainOrderField, error) {
+	var res = new(ent.DomainOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDomainOrderField2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐDomainOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.DomainOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DomainOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalNDomainWhereInput2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐDomainWhereInput(ctx context.Context, v any) (*ent.DomainWhereInput, error) {
 	res, err := ec.unmarshalInputDomainWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -19306,6 +19504,20 @@ func (ec *executionContext) marshalNTenantConnection2ᚖgithubᚗcomᚋclientiq�
 	return ec._TenantConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNTenantOrderField2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐTenantOrderField(ctx context.Context, v any) (*ent.TenantOrderField, error) {
+	var res = new(ent.TenantOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTenantOrderField2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐTenantOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.TenantOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TenantOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalNTenantStatus2githubᚗcomᚋclientiqᚋclientiqᚋentᚋtenantᚐStatus(ctx context.Context, v any) (tenant.Status, error) {
 	var res tenant.Status
 	err := res.UnmarshalGQL(v)
@@ -19546,6 +19758,14 @@ func (ec *executionContext) marshalOAuditEventEdge2ᚖgithubᚗcomᚋclientiqᚋ
 	return ec._AuditEventEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOAuditEventOrder2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐAuditEventOrder(ctx context.Context, v any) (*ent.AuditEventOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputAuditEventOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOAuditEventWhereInput2ᚕᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐAuditEventWhereInputᚄ(ctx context.Context, v any) ([]*ent.AuditEventWhereInput, error) {
 	if v == nil {
 		return nil, nil
@@ -19709,6 +19929,14 @@ func (ec *executionContext) marshalODomainEdge2ᚖgithubᚗcomᚋclientiqᚋclie
 		return graphql.Null
 	}
 	return ec._DomainEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalODomainOrder2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐDomainOrder(ctx context.Context, v any) (*ent.DomainOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputDomainOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalODomainWhereInput2ᚕᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐDomainWhereInputᚄ(ctx context.Context, v any) ([]*ent.DomainWhereInput, error) {
@@ -20097,6 +20325,14 @@ func (ec *executionContext) marshalOTenantEdge2ᚖgithubᚗcomᚋclientiqᚋclie
 		return graphql.Null
 	}
 	return ec._TenantEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOTenantOrder2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐTenantOrder(ctx context.Context, v any) (*ent.TenantOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputTenantOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOTenantStatus2ᚕgithubᚗcomᚋclientiqᚋclientiqᚋentᚋtenantᚐStatusᚄ(ctx context.Context, v any) ([]tenant.Status, error) {
