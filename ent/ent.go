@@ -16,14 +16,21 @@ import (
 	"github.com/clientiq/clientiq/ent/dataitem"
 	"github.com/clientiq/clientiq/ent/domain"
 	"github.com/clientiq/clientiq/ent/invitation"
+	"github.com/clientiq/clientiq/ent/invoice"
+	"github.com/clientiq/clientiq/ent/invoiceline"
 	"github.com/clientiq/clientiq/ent/member"
+	"github.com/clientiq/clientiq/ent/payment"
+	"github.com/clientiq/clientiq/ent/plan"
 	"github.com/clientiq/clientiq/ent/project"
 	"github.com/clientiq/clientiq/ent/refreshtoken"
 	"github.com/clientiq/clientiq/ent/role"
+	"github.com/clientiq/clientiq/ent/sandboxcharge"
 	"github.com/clientiq/clientiq/ent/schemaversion"
+	"github.com/clientiq/clientiq/ent/subscription"
 	"github.com/clientiq/clientiq/ent/tenant"
 	"github.com/clientiq/clientiq/ent/user"
 	"github.com/clientiq/clientiq/ent/usertoken"
+	"github.com/clientiq/clientiq/ent/webhookevent"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -88,14 +95,21 @@ func checkColumn(t, c string) error {
 			dataitem.Table:      dataitem.ValidColumn,
 			domain.Table:        domain.ValidColumn,
 			invitation.Table:    invitation.ValidColumn,
+			invoice.Table:       invoice.ValidColumn,
+			invoiceline.Table:   invoiceline.ValidColumn,
 			member.Table:        member.ValidColumn,
+			payment.Table:       payment.ValidColumn,
+			plan.Table:          plan.ValidColumn,
 			project.Table:       project.ValidColumn,
 			refreshtoken.Table:  refreshtoken.ValidColumn,
 			role.Table:          role.ValidColumn,
+			sandboxcharge.Table: sandboxcharge.ValidColumn,
 			schemaversion.Table: schemaversion.ValidColumn,
+			subscription.Table:  subscription.ValidColumn,
 			tenant.Table:        tenant.ValidColumn,
 			user.Table:          user.ValidColumn,
 			usertoken.Table:     usertoken.ValidColumn,
+			webhookevent.Table:  webhookevent.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -13,7 +13,12 @@ import (
 	"github.com/clientiq/clientiq/ent/auditevent"
 	"github.com/clientiq/clientiq/ent/dataitem"
 	"github.com/clientiq/clientiq/ent/domain"
+	"github.com/clientiq/clientiq/ent/invoice"
+	"github.com/clientiq/clientiq/ent/invoiceline"
+	"github.com/clientiq/clientiq/ent/payment"
+	"github.com/clientiq/clientiq/ent/plan"
 	"github.com/clientiq/clientiq/ent/project"
+	"github.com/clientiq/clientiq/ent/subscription"
 	"github.com/clientiq/clientiq/ent/tenant"
 	"github.com/clientiq/clientiq/ent/user"
 	"github.com/google/uuid"
@@ -402,6 +407,568 @@ func newDomainPaginateArgs(rv map[string]any) *domainPaginateArgs {
 }
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *InvoiceQuery) CollectFields(ctx context.Context, satisfies ...string) (*InvoiceQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *InvoiceQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(invoice.Columns))
+		selectedFields = []string{invoice.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "lines":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&InvoiceLineClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, invoicelineImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedLines(alias, func(wq *InvoiceLineQuery) {
+				*wq = *query
+			})
+
+		case "payments":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&PaymentClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, paymentImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedPayments(alias, func(wq *PaymentQuery) {
+				*wq = *query
+			})
+		case "createdAt":
+			if _, ok := fieldSeen[invoice.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldCreatedAt)
+				fieldSeen[invoice.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[invoice.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldUpdatedAt)
+				fieldSeen[invoice.FieldUpdatedAt] = struct{}{}
+			}
+		case "tenantID":
+			if _, ok := fieldSeen[invoice.FieldTenantID]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldTenantID)
+				fieldSeen[invoice.FieldTenantID] = struct{}{}
+			}
+		case "subscriptionID":
+			if _, ok := fieldSeen[invoice.FieldSubscriptionID]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldSubscriptionID)
+				fieldSeen[invoice.FieldSubscriptionID] = struct{}{}
+			}
+		case "number":
+			if _, ok := fieldSeen[invoice.FieldNumber]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldNumber)
+				fieldSeen[invoice.FieldNumber] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[invoice.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldStatus)
+				fieldSeen[invoice.FieldStatus] = struct{}{}
+			}
+		case "currency":
+			if _, ok := fieldSeen[invoice.FieldCurrency]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldCurrency)
+				fieldSeen[invoice.FieldCurrency] = struct{}{}
+			}
+		case "subtotal":
+			if _, ok := fieldSeen[invoice.FieldSubtotal]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldSubtotal)
+				fieldSeen[invoice.FieldSubtotal] = struct{}{}
+			}
+		case "total":
+			if _, ok := fieldSeen[invoice.FieldTotal]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldTotal)
+				fieldSeen[invoice.FieldTotal] = struct{}{}
+			}
+		case "periodStart":
+			if _, ok := fieldSeen[invoice.FieldPeriodStart]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldPeriodStart)
+				fieldSeen[invoice.FieldPeriodStart] = struct{}{}
+			}
+		case "periodEnd":
+			if _, ok := fieldSeen[invoice.FieldPeriodEnd]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldPeriodEnd)
+				fieldSeen[invoice.FieldPeriodEnd] = struct{}{}
+			}
+		case "dueAt":
+			if _, ok := fieldSeen[invoice.FieldDueAt]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldDueAt)
+				fieldSeen[invoice.FieldDueAt] = struct{}{}
+			}
+		case "paidAt":
+			if _, ok := fieldSeen[invoice.FieldPaidAt]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldPaidAt)
+				fieldSeen[invoice.FieldPaidAt] = struct{}{}
+			}
+		case "failureReason":
+			if _, ok := fieldSeen[invoice.FieldFailureReason]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldFailureReason)
+				fieldSeen[invoice.FieldFailureReason] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type invoicePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []InvoicePaginateOption
+}
+
+func newInvoicePaginateArgs(rv map[string]any) *invoicePaginateArgs {
+	args := &invoicePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &InvoiceOrder{Field: &InvoiceOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithInvoiceOrder(order))
+			}
+		case *InvoiceOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithInvoiceOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*InvoiceWhereInput); ok {
+		args.opts = append(args.opts, WithInvoiceFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *InvoiceLineQuery) CollectFields(ctx context.Context, satisfies ...string) (*InvoiceLineQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *InvoiceLineQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(invoiceline.Columns))
+		selectedFields = []string{invoiceline.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "invoice":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&InvoiceClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, invoiceImplementors)...); err != nil {
+				return err
+			}
+			_q.withInvoice = query
+			if _, ok := fieldSeen[invoiceline.FieldInvoiceID]; !ok {
+				selectedFields = append(selectedFields, invoiceline.FieldInvoiceID)
+				fieldSeen[invoiceline.FieldInvoiceID] = struct{}{}
+			}
+		case "invoiceID":
+			if _, ok := fieldSeen[invoiceline.FieldInvoiceID]; !ok {
+				selectedFields = append(selectedFields, invoiceline.FieldInvoiceID)
+				fieldSeen[invoiceline.FieldInvoiceID] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[invoiceline.FieldKind]; !ok {
+				selectedFields = append(selectedFields, invoiceline.FieldKind)
+				fieldSeen[invoiceline.FieldKind] = struct{}{}
+			}
+		case "description":
+			if _, ok := fieldSeen[invoiceline.FieldDescription]; !ok {
+				selectedFields = append(selectedFields, invoiceline.FieldDescription)
+				fieldSeen[invoiceline.FieldDescription] = struct{}{}
+			}
+		case "quantity":
+			if _, ok := fieldSeen[invoiceline.FieldQuantity]; !ok {
+				selectedFields = append(selectedFields, invoiceline.FieldQuantity)
+				fieldSeen[invoiceline.FieldQuantity] = struct{}{}
+			}
+		case "unitAmount":
+			if _, ok := fieldSeen[invoiceline.FieldUnitAmount]; !ok {
+				selectedFields = append(selectedFields, invoiceline.FieldUnitAmount)
+				fieldSeen[invoiceline.FieldUnitAmount] = struct{}{}
+			}
+		case "amount":
+			if _, ok := fieldSeen[invoiceline.FieldAmount]; !ok {
+				selectedFields = append(selectedFields, invoiceline.FieldAmount)
+				fieldSeen[invoiceline.FieldAmount] = struct{}{}
+			}
+		case "position":
+			if _, ok := fieldSeen[invoiceline.FieldPosition]; !ok {
+				selectedFields = append(selectedFields, invoiceline.FieldPosition)
+				fieldSeen[invoiceline.FieldPosition] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type invoicelinePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []InvoiceLinePaginateOption
+}
+
+func newInvoiceLinePaginateArgs(rv map[string]any) *invoicelinePaginateArgs {
+	args := &invoicelinePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *PaymentQuery) CollectFields(ctx context.Context, satisfies ...string) (*PaymentQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *PaymentQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(payment.Columns))
+		selectedFields = []string{payment.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "invoice":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&InvoiceClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, invoiceImplementors)...); err != nil {
+				return err
+			}
+			_q.withInvoice = query
+			if _, ok := fieldSeen[payment.FieldInvoiceID]; !ok {
+				selectedFields = append(selectedFields, payment.FieldInvoiceID)
+				fieldSeen[payment.FieldInvoiceID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[payment.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, payment.FieldCreatedAt)
+				fieldSeen[payment.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[payment.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, payment.FieldUpdatedAt)
+				fieldSeen[payment.FieldUpdatedAt] = struct{}{}
+			}
+		case "tenantID":
+			if _, ok := fieldSeen[payment.FieldTenantID]; !ok {
+				selectedFields = append(selectedFields, payment.FieldTenantID)
+				fieldSeen[payment.FieldTenantID] = struct{}{}
+			}
+		case "invoiceID":
+			if _, ok := fieldSeen[payment.FieldInvoiceID]; !ok {
+				selectedFields = append(selectedFields, payment.FieldInvoiceID)
+				fieldSeen[payment.FieldInvoiceID] = struct{}{}
+			}
+		case "amount":
+			if _, ok := fieldSeen[payment.FieldAmount]; !ok {
+				selectedFields = append(selectedFields, payment.FieldAmount)
+				fieldSeen[payment.FieldAmount] = struct{}{}
+			}
+		case "currency":
+			if _, ok := fieldSeen[payment.FieldCurrency]; !ok {
+				selectedFields = append(selectedFields, payment.FieldCurrency)
+				fieldSeen[payment.FieldCurrency] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[payment.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, payment.FieldStatus)
+				fieldSeen[payment.FieldStatus] = struct{}{}
+			}
+		case "provider":
+			if _, ok := fieldSeen[payment.FieldProvider]; !ok {
+				selectedFields = append(selectedFields, payment.FieldProvider)
+				fieldSeen[payment.FieldProvider] = struct{}{}
+			}
+		case "providerChargeID":
+			if _, ok := fieldSeen[payment.FieldProviderChargeID]; !ok {
+				selectedFields = append(selectedFields, payment.FieldProviderChargeID)
+				fieldSeen[payment.FieldProviderChargeID] = struct{}{}
+			}
+		case "failureCode":
+			if _, ok := fieldSeen[payment.FieldFailureCode]; !ok {
+				selectedFields = append(selectedFields, payment.FieldFailureCode)
+				fieldSeen[payment.FieldFailureCode] = struct{}{}
+			}
+		case "failureReason":
+			if _, ok := fieldSeen[payment.FieldFailureReason]; !ok {
+				selectedFields = append(selectedFields, payment.FieldFailureReason)
+				fieldSeen[payment.FieldFailureReason] = struct{}{}
+			}
+		case "attempts":
+			if _, ok := fieldSeen[payment.FieldAttempts]; !ok {
+				selectedFields = append(selectedFields, payment.FieldAttempts)
+				fieldSeen[payment.FieldAttempts] = struct{}{}
+			}
+		case "processedAt":
+			if _, ok := fieldSeen[payment.FieldProcessedAt]; !ok {
+				selectedFields = append(selectedFields, payment.FieldProcessedAt)
+				fieldSeen[payment.FieldProcessedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type paymentPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []PaymentPaginateOption
+}
+
+func newPaymentPaginateArgs(rv map[string]any) *paymentPaginateArgs {
+	args := &paymentPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *PlanQuery) CollectFields(ctx context.Context, satisfies ...string) (*PlanQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *PlanQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(plan.Columns))
+		selectedFields = []string{plan.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[plan.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, plan.FieldCreatedAt)
+				fieldSeen[plan.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[plan.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, plan.FieldUpdatedAt)
+				fieldSeen[plan.FieldUpdatedAt] = struct{}{}
+			}
+		case "code":
+			if _, ok := fieldSeen[plan.FieldCode]; !ok {
+				selectedFields = append(selectedFields, plan.FieldCode)
+				fieldSeen[plan.FieldCode] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[plan.FieldName]; !ok {
+				selectedFields = append(selectedFields, plan.FieldName)
+				fieldSeen[plan.FieldName] = struct{}{}
+			}
+		case "description":
+			if _, ok := fieldSeen[plan.FieldDescription]; !ok {
+				selectedFields = append(selectedFields, plan.FieldDescription)
+				fieldSeen[plan.FieldDescription] = struct{}{}
+			}
+		case "currency":
+			if _, ok := fieldSeen[plan.FieldCurrency]; !ok {
+				selectedFields = append(selectedFields, plan.FieldCurrency)
+				fieldSeen[plan.FieldCurrency] = struct{}{}
+			}
+		case "priceMonthly":
+			if _, ok := fieldSeen[plan.FieldPriceMonthly]; !ok {
+				selectedFields = append(selectedFields, plan.FieldPriceMonthly)
+				fieldSeen[plan.FieldPriceMonthly] = struct{}{}
+			}
+		case "priceYearly":
+			if _, ok := fieldSeen[plan.FieldPriceYearly]; !ok {
+				selectedFields = append(selectedFields, plan.FieldPriceYearly)
+				fieldSeen[plan.FieldPriceYearly] = struct{}{}
+			}
+		case "trialDays":
+			if _, ok := fieldSeen[plan.FieldTrialDays]; !ok {
+				selectedFields = append(selectedFields, plan.FieldTrialDays)
+				fieldSeen[plan.FieldTrialDays] = struct{}{}
+			}
+		case "maxSeats":
+			if _, ok := fieldSeen[plan.FieldMaxSeats]; !ok {
+				selectedFields = append(selectedFields, plan.FieldMaxSeats)
+				fieldSeen[plan.FieldMaxSeats] = struct{}{}
+			}
+		case "maxProjects":
+			if _, ok := fieldSeen[plan.FieldMaxProjects]; !ok {
+				selectedFields = append(selectedFields, plan.FieldMaxProjects)
+				fieldSeen[plan.FieldMaxProjects] = struct{}{}
+			}
+		case "maxDataItems":
+			if _, ok := fieldSeen[plan.FieldMaxDataItems]; !ok {
+				selectedFields = append(selectedFields, plan.FieldMaxDataItems)
+				fieldSeen[plan.FieldMaxDataItems] = struct{}{}
+			}
+		case "features":
+			if _, ok := fieldSeen[plan.FieldFeatures]; !ok {
+				selectedFields = append(selectedFields, plan.FieldFeatures)
+				fieldSeen[plan.FieldFeatures] = struct{}{}
+			}
+		case "active":
+			if _, ok := fieldSeen[plan.FieldActive]; !ok {
+				selectedFields = append(selectedFields, plan.FieldActive)
+				fieldSeen[plan.FieldActive] = struct{}{}
+			}
+		case "sortOrder":
+			if _, ok := fieldSeen[plan.FieldSortOrder]; !ok {
+				selectedFields = append(selectedFields, plan.FieldSortOrder)
+				fieldSeen[plan.FieldSortOrder] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type planPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []PlanPaginateOption
+}
+
+func newPlanPaginateArgs(rv map[string]any) *planPaginateArgs {
+	args := &planPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *ProjectQuery) CollectFields(ctx context.Context, satisfies ...string) (*ProjectQuery, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -600,6 +1167,165 @@ func newProjectPaginateArgs(rv map[string]any) *projectPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*ProjectWhereInput); ok {
 		args.opts = append(args.opts, WithProjectFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *SubscriptionQuery) CollectFields(ctx context.Context, satisfies ...string) (*SubscriptionQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *SubscriptionQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(subscription.Columns))
+		selectedFields = []string{subscription.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "plan":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&PlanClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, planImplementors)...); err != nil {
+				return err
+			}
+			_q.withPlan = query
+			if _, ok := fieldSeen[subscription.FieldPlanID]; !ok {
+				selectedFields = append(selectedFields, subscription.FieldPlanID)
+				fieldSeen[subscription.FieldPlanID] = struct{}{}
+			}
+
+		case "scheduledPlan":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&PlanClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, planImplementors)...); err != nil {
+				return err
+			}
+			_q.withScheduledPlan = query
+			if _, ok := fieldSeen[subscription.FieldScheduledPlanID]; !ok {
+				selectedFields = append(selectedFields, subscription.FieldScheduledPlanID)
+				fieldSeen[subscription.FieldScheduledPlanID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[subscription.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, subscription.FieldCreatedAt)
+				fieldSeen[subscription.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[subscription.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, subscription.FieldUpdatedAt)
+				fieldSeen[subscription.FieldUpdatedAt] = struct{}{}
+			}
+		case "tenantID":
+			if _, ok := fieldSeen[subscription.FieldTenantID]; !ok {
+				selectedFields = append(selectedFields, subscription.FieldTenantID)
+				fieldSeen[subscription.FieldTenantID] = struct{}{}
+			}
+		case "planID":
+			if _, ok := fieldSeen[subscription.FieldPlanID]; !ok {
+				selectedFields = append(selectedFields, subscription.FieldPlanID)
+				fieldSeen[subscription.FieldPlanID] = struct{}{}
+			}
+		case "interval":
+			if _, ok := fieldSeen[subscription.FieldInterval]; !ok {
+				selectedFields = append(selectedFields, subscription.FieldInterval)
+				fieldSeen[subscription.FieldInterval] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[subscription.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, subscription.FieldStatus)
+				fieldSeen[subscription.FieldStatus] = struct{}{}
+			}
+		case "trialEndsAt":
+			if _, ok := fieldSeen[subscription.FieldTrialEndsAt]; !ok {
+				selectedFields = append(selectedFields, subscription.FieldTrialEndsAt)
+				fieldSeen[subscription.FieldTrialEndsAt] = struct{}{}
+			}
+		case "currentPeriodStart":
+			if _, ok := fieldSeen[subscription.FieldCurrentPeriodStart]; !ok {
+				selectedFields = append(selectedFields, subscription.FieldCurrentPeriodStart)
+				fieldSeen[subscription.FieldCurrentPeriodStart] = struct{}{}
+			}
+		case "currentPeriodEnd":
+			if _, ok := fieldSeen[subscription.FieldCurrentPeriodEnd]; !ok {
+				selectedFields = append(selectedFields, subscription.FieldCurrentPeriodEnd)
+				fieldSeen[subscription.FieldCurrentPeriodEnd] = struct{}{}
+			}
+		case "cancelAtPeriodEnd":
+			if _, ok := fieldSeen[subscription.FieldCancelAtPeriodEnd]; !ok {
+				selectedFields = append(selectedFields, subscription.FieldCancelAtPeriodEnd)
+				fieldSeen[subscription.FieldCancelAtPeriodEnd] = struct{}{}
+			}
+		case "canceledAt":
+			if _, ok := fieldSeen[subscription.FieldCanceledAt]; !ok {
+				selectedFields = append(selectedFields, subscription.FieldCanceledAt)
+				fieldSeen[subscription.FieldCanceledAt] = struct{}{}
+			}
+		case "scheduledPlanID":
+			if _, ok := fieldSeen[subscription.FieldScheduledPlanID]; !ok {
+				selectedFields = append(selectedFields, subscription.FieldScheduledPlanID)
+				fieldSeen[subscription.FieldScheduledPlanID] = struct{}{}
+			}
+		case "pastDueSince":
+			if _, ok := fieldSeen[subscription.FieldPastDueSince]; !ok {
+				selectedFields = append(selectedFields, subscription.FieldPastDueSince)
+				fieldSeen[subscription.FieldPastDueSince] = struct{}{}
+			}
+		case "provider":
+			if _, ok := fieldSeen[subscription.FieldProvider]; !ok {
+				selectedFields = append(selectedFields, subscription.FieldProvider)
+				fieldSeen[subscription.FieldProvider] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type tenantsubscriptionPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []TenantSubscriptionPaginateOption
+}
+
+func newTenantSubscriptionPaginateArgs(rv map[string]any) *tenantsubscriptionPaginateArgs {
+	args := &tenantsubscriptionPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
 	}
 	return args
 }

@@ -24,6 +24,46 @@ func (_m *Domain) Tenant(ctx context.Context) (*Tenant, error) {
 	return result, err
 }
 
+func (_m *Invoice) Lines(ctx context.Context) (result []*InvoiceLine, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedLines(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.LinesOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryLines().All(ctx)
+	}
+	return result, err
+}
+
+func (_m *Invoice) Payments(ctx context.Context) (result []*Payment, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedPayments(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.PaymentsOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryPayments().All(ctx)
+	}
+	return result, err
+}
+
+func (_m *InvoiceLine) Invoice(ctx context.Context) (*Invoice, error) {
+	result, err := _m.Edges.InvoiceOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryInvoice().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Payment) Invoice(ctx context.Context) (*Invoice, error) {
+	result, err := _m.Edges.InvoiceOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryInvoice().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *Project) Items(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *DataItemOrder, where *DataItemWhereInput,
 ) (*DataItemConnection, error) {
@@ -43,6 +83,22 @@ func (_m *Project) Items(
 		return conn, nil
 	}
 	return _m.QueryItems().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *Subscription) Plan(ctx context.Context) (*Plan, error) {
+	result, err := _m.Edges.PlanOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryPlan().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Subscription) ScheduledPlan(ctx context.Context) (*Plan, error) {
+	result, err := _m.Edges.ScheduledPlanOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryScheduledPlan().Only(ctx)
+	}
+	return result, MaskNotFound(err)
 }
 
 func (_m *Tenant) Domains(

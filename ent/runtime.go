@@ -9,15 +9,22 @@ import (
 	"github.com/clientiq/clientiq/ent/dataitem"
 	"github.com/clientiq/clientiq/ent/domain"
 	"github.com/clientiq/clientiq/ent/invitation"
+	"github.com/clientiq/clientiq/ent/invoice"
+	"github.com/clientiq/clientiq/ent/invoiceline"
 	"github.com/clientiq/clientiq/ent/member"
+	"github.com/clientiq/clientiq/ent/payment"
+	"github.com/clientiq/clientiq/ent/plan"
 	"github.com/clientiq/clientiq/ent/project"
 	"github.com/clientiq/clientiq/ent/refreshtoken"
 	"github.com/clientiq/clientiq/ent/role"
+	"github.com/clientiq/clientiq/ent/sandboxcharge"
 	"github.com/clientiq/clientiq/ent/schema"
 	"github.com/clientiq/clientiq/ent/schemaversion"
+	"github.com/clientiq/clientiq/ent/subscription"
 	"github.com/clientiq/clientiq/ent/tenant"
 	"github.com/clientiq/clientiq/ent/user"
 	"github.com/clientiq/clientiq/ent/usertoken"
+	"github.com/clientiq/clientiq/ent/webhookevent"
 	"github.com/google/uuid"
 )
 
@@ -209,6 +216,104 @@ func init() {
 	invitationDescID := invitationFields[0].Descriptor()
 	// invitation.DefaultID holds the default value on creation for the id field.
 	invitation.DefaultID = invitationDescID.Default.(func() uuid.UUID)
+	invoiceMixin := schema.Invoice{}.Mixin()
+	invoiceMixinFields0 := invoiceMixin[0].Fields()
+	_ = invoiceMixinFields0
+	invoiceMixinFields1 := invoiceMixin[1].Fields()
+	_ = invoiceMixinFields1
+	invoiceFields := schema.Invoice{}.Fields()
+	_ = invoiceFields
+	// invoiceDescCreatedAt is the schema descriptor for created_at field.
+	invoiceDescCreatedAt := invoiceMixinFields1[0].Descriptor()
+	// invoice.DefaultCreatedAt holds the default value on creation for the created_at field.
+	invoice.DefaultCreatedAt = invoiceDescCreatedAt.Default.(func() time.Time)
+	// invoiceDescUpdatedAt is the schema descriptor for updated_at field.
+	invoiceDescUpdatedAt := invoiceMixinFields1[1].Descriptor()
+	// invoice.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	invoice.DefaultUpdatedAt = invoiceDescUpdatedAt.Default.(func() time.Time)
+	// invoice.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	invoice.UpdateDefaultUpdatedAt = invoiceDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// invoiceDescNumber is the schema descriptor for number field.
+	invoiceDescNumber := invoiceFields[2].Descriptor()
+	// invoice.NumberValidator is a validator for the "number" field. It is called by the builders before save.
+	invoice.NumberValidator = func() func(string) error {
+		validators := invoiceDescNumber.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(number string) error {
+			for _, fn := range fns {
+				if err := fn(number); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// invoiceDescCurrency is the schema descriptor for currency field.
+	invoiceDescCurrency := invoiceFields[4].Descriptor()
+	// invoice.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
+	invoice.CurrencyValidator = func() func(string) error {
+		validators := invoiceDescCurrency.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(currency string) error {
+			for _, fn := range fns {
+				if err := fn(currency); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// invoiceDescFailureReason is the schema descriptor for failure_reason field.
+	invoiceDescFailureReason := invoiceFields[11].Descriptor()
+	// invoice.DefaultFailureReason holds the default value on creation for the failure_reason field.
+	invoice.DefaultFailureReason = invoiceDescFailureReason.Default.(string)
+	// invoice.FailureReasonValidator is a validator for the "failure_reason" field. It is called by the builders before save.
+	invoice.FailureReasonValidator = invoiceDescFailureReason.Validators[0].(func(string) error)
+	// invoiceDescID is the schema descriptor for id field.
+	invoiceDescID := invoiceMixinFields0[0].Descriptor()
+	// invoice.DefaultID holds the default value on creation for the id field.
+	invoice.DefaultID = invoiceDescID.Default.(func() uuid.UUID)
+	invoicelineMixin := schema.InvoiceLine{}.Mixin()
+	invoicelineMixinFields0 := invoicelineMixin[0].Fields()
+	_ = invoicelineMixinFields0
+	invoicelineFields := schema.InvoiceLine{}.Fields()
+	_ = invoicelineFields
+	// invoicelineDescDescription is the schema descriptor for description field.
+	invoicelineDescDescription := invoicelineFields[2].Descriptor()
+	// invoiceline.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	invoiceline.DescriptionValidator = func() func(string) error {
+		validators := invoicelineDescDescription.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(description string) error {
+			for _, fn := range fns {
+				if err := fn(description); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// invoicelineDescQuantity is the schema descriptor for quantity field.
+	invoicelineDescQuantity := invoicelineFields[3].Descriptor()
+	// invoiceline.DefaultQuantity holds the default value on creation for the quantity field.
+	invoiceline.DefaultQuantity = invoicelineDescQuantity.Default.(int)
+	// invoicelineDescPosition is the schema descriptor for position field.
+	invoicelineDescPosition := invoicelineFields[6].Descriptor()
+	// invoiceline.DefaultPosition holds the default value on creation for the position field.
+	invoiceline.DefaultPosition = invoicelineDescPosition.Default.(int)
+	// invoicelineDescID is the schema descriptor for id field.
+	invoicelineDescID := invoicelineMixinFields0[0].Descriptor()
+	// invoiceline.DefaultID holds the default value on creation for the id field.
+	invoiceline.DefaultID = invoicelineDescID.Default.(func() uuid.UUID)
 	memberMixin := schema.Member{}.Mixin()
 	memberMixinFields0 := memberMixin[0].Fields()
 	_ = memberMixinFields0
@@ -230,6 +335,224 @@ func init() {
 	memberDescID := memberMixinFields0[0].Descriptor()
 	// member.DefaultID holds the default value on creation for the id field.
 	member.DefaultID = memberDescID.Default.(func() uuid.UUID)
+	paymentMixin := schema.Payment{}.Mixin()
+	paymentMixinFields0 := paymentMixin[0].Fields()
+	_ = paymentMixinFields0
+	paymentMixinFields1 := paymentMixin[1].Fields()
+	_ = paymentMixinFields1
+	paymentFields := schema.Payment{}.Fields()
+	_ = paymentFields
+	// paymentDescCreatedAt is the schema descriptor for created_at field.
+	paymentDescCreatedAt := paymentMixinFields1[0].Descriptor()
+	// payment.DefaultCreatedAt holds the default value on creation for the created_at field.
+	payment.DefaultCreatedAt = paymentDescCreatedAt.Default.(func() time.Time)
+	// paymentDescUpdatedAt is the schema descriptor for updated_at field.
+	paymentDescUpdatedAt := paymentMixinFields1[1].Descriptor()
+	// payment.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	payment.DefaultUpdatedAt = paymentDescUpdatedAt.Default.(func() time.Time)
+	// payment.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	payment.UpdateDefaultUpdatedAt = paymentDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// paymentDescAmount is the schema descriptor for amount field.
+	paymentDescAmount := paymentFields[2].Descriptor()
+	// payment.AmountValidator is a validator for the "amount" field. It is called by the builders before save.
+	payment.AmountValidator = paymentDescAmount.Validators[0].(func(int64) error)
+	// paymentDescCurrency is the schema descriptor for currency field.
+	paymentDescCurrency := paymentFields[3].Descriptor()
+	// payment.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
+	payment.CurrencyValidator = func() func(string) error {
+		validators := paymentDescCurrency.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(currency string) error {
+			for _, fn := range fns {
+				if err := fn(currency); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// paymentDescIdempotencyKey is the schema descriptor for idempotency_key field.
+	paymentDescIdempotencyKey := paymentFields[5].Descriptor()
+	// payment.IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
+	payment.IdempotencyKeyValidator = func() func(string) error {
+		validators := paymentDescIdempotencyKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(idempotency_key string) error {
+			for _, fn := range fns {
+				if err := fn(idempotency_key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// paymentDescProvider is the schema descriptor for provider field.
+	paymentDescProvider := paymentFields[6].Descriptor()
+	// payment.ProviderValidator is a validator for the "provider" field. It is called by the builders before save.
+	payment.ProviderValidator = func() func(string) error {
+		validators := paymentDescProvider.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(provider string) error {
+			for _, fn := range fns {
+				if err := fn(provider); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// paymentDescProviderChargeID is the schema descriptor for provider_charge_id field.
+	paymentDescProviderChargeID := paymentFields[7].Descriptor()
+	// payment.DefaultProviderChargeID holds the default value on creation for the provider_charge_id field.
+	payment.DefaultProviderChargeID = paymentDescProviderChargeID.Default.(string)
+	// payment.ProviderChargeIDValidator is a validator for the "provider_charge_id" field. It is called by the builders before save.
+	payment.ProviderChargeIDValidator = paymentDescProviderChargeID.Validators[0].(func(string) error)
+	// paymentDescFailureCode is the schema descriptor for failure_code field.
+	paymentDescFailureCode := paymentFields[8].Descriptor()
+	// payment.DefaultFailureCode holds the default value on creation for the failure_code field.
+	payment.DefaultFailureCode = paymentDescFailureCode.Default.(string)
+	// payment.FailureCodeValidator is a validator for the "failure_code" field. It is called by the builders before save.
+	payment.FailureCodeValidator = paymentDescFailureCode.Validators[0].(func(string) error)
+	// paymentDescFailureReason is the schema descriptor for failure_reason field.
+	paymentDescFailureReason := paymentFields[9].Descriptor()
+	// payment.DefaultFailureReason holds the default value on creation for the failure_reason field.
+	payment.DefaultFailureReason = paymentDescFailureReason.Default.(string)
+	// payment.FailureReasonValidator is a validator for the "failure_reason" field. It is called by the builders before save.
+	payment.FailureReasonValidator = paymentDescFailureReason.Validators[0].(func(string) error)
+	// paymentDescAttempts is the schema descriptor for attempts field.
+	paymentDescAttempts := paymentFields[10].Descriptor()
+	// payment.DefaultAttempts holds the default value on creation for the attempts field.
+	payment.DefaultAttempts = paymentDescAttempts.Default.(int)
+	// paymentDescID is the schema descriptor for id field.
+	paymentDescID := paymentMixinFields0[0].Descriptor()
+	// payment.DefaultID holds the default value on creation for the id field.
+	payment.DefaultID = paymentDescID.Default.(func() uuid.UUID)
+	planMixin := schema.Plan{}.Mixin()
+	planMixinFields0 := planMixin[0].Fields()
+	_ = planMixinFields0
+	planMixinFields1 := planMixin[1].Fields()
+	_ = planMixinFields1
+	planFields := schema.Plan{}.Fields()
+	_ = planFields
+	// planDescCreatedAt is the schema descriptor for created_at field.
+	planDescCreatedAt := planMixinFields1[0].Descriptor()
+	// plan.DefaultCreatedAt holds the default value on creation for the created_at field.
+	plan.DefaultCreatedAt = planDescCreatedAt.Default.(func() time.Time)
+	// planDescUpdatedAt is the schema descriptor for updated_at field.
+	planDescUpdatedAt := planMixinFields1[1].Descriptor()
+	// plan.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	plan.DefaultUpdatedAt = planDescUpdatedAt.Default.(func() time.Time)
+	// plan.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	plan.UpdateDefaultUpdatedAt = planDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// planDescCode is the schema descriptor for code field.
+	planDescCode := planFields[0].Descriptor()
+	// plan.CodeValidator is a validator for the "code" field. It is called by the builders before save.
+	plan.CodeValidator = func() func(string) error {
+		validators := planDescCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(code string) error {
+			for _, fn := range fns {
+				if err := fn(code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// planDescName is the schema descriptor for name field.
+	planDescName := planFields[1].Descriptor()
+	// plan.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	plan.NameValidator = func() func(string) error {
+		validators := planDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// planDescDescription is the schema descriptor for description field.
+	planDescDescription := planFields[2].Descriptor()
+	// plan.DefaultDescription holds the default value on creation for the description field.
+	plan.DefaultDescription = planDescDescription.Default.(string)
+	// plan.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	plan.DescriptionValidator = planDescDescription.Validators[0].(func(string) error)
+	// planDescCurrency is the schema descriptor for currency field.
+	planDescCurrency := planFields[3].Descriptor()
+	// plan.DefaultCurrency holds the default value on creation for the currency field.
+	plan.DefaultCurrency = planDescCurrency.Default.(string)
+	// plan.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
+	plan.CurrencyValidator = func() func(string) error {
+		validators := planDescCurrency.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(currency string) error {
+			for _, fn := range fns {
+				if err := fn(currency); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// planDescPriceMonthly is the schema descriptor for price_monthly field.
+	planDescPriceMonthly := planFields[4].Descriptor()
+	// plan.PriceMonthlyValidator is a validator for the "price_monthly" field. It is called by the builders before save.
+	plan.PriceMonthlyValidator = planDescPriceMonthly.Validators[0].(func(int64) error)
+	// planDescPriceYearly is the schema descriptor for price_yearly field.
+	planDescPriceYearly := planFields[5].Descriptor()
+	// plan.PriceYearlyValidator is a validator for the "price_yearly" field. It is called by the builders before save.
+	plan.PriceYearlyValidator = planDescPriceYearly.Validators[0].(func(int64) error)
+	// planDescTrialDays is the schema descriptor for trial_days field.
+	planDescTrialDays := planFields[6].Descriptor()
+	// plan.DefaultTrialDays holds the default value on creation for the trial_days field.
+	plan.DefaultTrialDays = planDescTrialDays.Default.(int)
+	// plan.TrialDaysValidator is a validator for the "trial_days" field. It is called by the builders before save.
+	plan.TrialDaysValidator = planDescTrialDays.Validators[0].(func(int) error)
+	// planDescMaxSeats is the schema descriptor for max_seats field.
+	planDescMaxSeats := planFields[7].Descriptor()
+	// plan.MaxSeatsValidator is a validator for the "max_seats" field. It is called by the builders before save.
+	plan.MaxSeatsValidator = planDescMaxSeats.Validators[0].(func(int) error)
+	// planDescMaxProjects is the schema descriptor for max_projects field.
+	planDescMaxProjects := planFields[8].Descriptor()
+	// plan.MaxProjectsValidator is a validator for the "max_projects" field. It is called by the builders before save.
+	plan.MaxProjectsValidator = planDescMaxProjects.Validators[0].(func(int) error)
+	// planDescMaxDataItems is the schema descriptor for max_data_items field.
+	planDescMaxDataItems := planFields[9].Descriptor()
+	// plan.MaxDataItemsValidator is a validator for the "max_data_items" field. It is called by the builders before save.
+	plan.MaxDataItemsValidator = planDescMaxDataItems.Validators[0].(func(int) error)
+	// planDescActive is the schema descriptor for active field.
+	planDescActive := planFields[11].Descriptor()
+	// plan.DefaultActive holds the default value on creation for the active field.
+	plan.DefaultActive = planDescActive.Default.(bool)
+	// planDescSortOrder is the schema descriptor for sort_order field.
+	planDescSortOrder := planFields[12].Descriptor()
+	// plan.DefaultSortOrder holds the default value on creation for the sort_order field.
+	plan.DefaultSortOrder = planDescSortOrder.Default.(int)
+	// planDescID is the schema descriptor for id field.
+	planDescID := planMixinFields0[0].Descriptor()
+	// plan.DefaultID holds the default value on creation for the id field.
+	plan.DefaultID = planDescID.Default.(func() uuid.UUID)
 	projectMixin := schema.Project{}.Mixin()
 	projectMixinFields0 := projectMixin[0].Fields()
 	_ = projectMixinFields0
@@ -354,6 +677,77 @@ func init() {
 	roleDescID := roleMixinFields0[0].Descriptor()
 	// role.DefaultID holds the default value on creation for the id field.
 	role.DefaultID = roleDescID.Default.(func() uuid.UUID)
+	sandboxchargeMixin := schema.SandboxCharge{}.Mixin()
+	sandboxchargeMixinFields0 := sandboxchargeMixin[0].Fields()
+	_ = sandboxchargeMixinFields0
+	sandboxchargeMixinFields1 := sandboxchargeMixin[1].Fields()
+	_ = sandboxchargeMixinFields1
+	sandboxchargeFields := schema.SandboxCharge{}.Fields()
+	_ = sandboxchargeFields
+	// sandboxchargeDescCreatedAt is the schema descriptor for created_at field.
+	sandboxchargeDescCreatedAt := sandboxchargeMixinFields1[0].Descriptor()
+	// sandboxcharge.DefaultCreatedAt holds the default value on creation for the created_at field.
+	sandboxcharge.DefaultCreatedAt = sandboxchargeDescCreatedAt.Default.(func() time.Time)
+	// sandboxchargeDescUpdatedAt is the schema descriptor for updated_at field.
+	sandboxchargeDescUpdatedAt := sandboxchargeMixinFields1[1].Descriptor()
+	// sandboxcharge.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	sandboxcharge.DefaultUpdatedAt = sandboxchargeDescUpdatedAt.Default.(func() time.Time)
+	// sandboxcharge.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	sandboxcharge.UpdateDefaultUpdatedAt = sandboxchargeDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// sandboxchargeDescIdempotencyKey is the schema descriptor for idempotency_key field.
+	sandboxchargeDescIdempotencyKey := sandboxchargeFields[0].Descriptor()
+	// sandboxcharge.IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
+	sandboxcharge.IdempotencyKeyValidator = func() func(string) error {
+		validators := sandboxchargeDescIdempotencyKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(idempotency_key string) error {
+			for _, fn := range fns {
+				if err := fn(idempotency_key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// sandboxchargeDescReference is the schema descriptor for reference field.
+	sandboxchargeDescReference := sandboxchargeFields[1].Descriptor()
+	// sandboxcharge.DefaultReference holds the default value on creation for the reference field.
+	sandboxcharge.DefaultReference = sandboxchargeDescReference.Default.(string)
+	// sandboxcharge.ReferenceValidator is a validator for the "reference" field. It is called by the builders before save.
+	sandboxcharge.ReferenceValidator = sandboxchargeDescReference.Validators[0].(func(string) error)
+	// sandboxchargeDescCurrency is the schema descriptor for currency field.
+	sandboxchargeDescCurrency := sandboxchargeFields[3].Descriptor()
+	// sandboxcharge.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
+	sandboxcharge.CurrencyValidator = func() func(string) error {
+		validators := sandboxchargeDescCurrency.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(currency string) error {
+			for _, fn := range fns {
+				if err := fn(currency); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// sandboxchargeDescPaymentMethod is the schema descriptor for payment_method field.
+	sandboxchargeDescPaymentMethod := sandboxchargeFields[4].Descriptor()
+	// sandboxcharge.PaymentMethodValidator is a validator for the "payment_method" field. It is called by the builders before save.
+	sandboxcharge.PaymentMethodValidator = sandboxchargeDescPaymentMethod.Validators[0].(func(string) error)
+	// sandboxchargeDescRequests is the schema descriptor for requests field.
+	sandboxchargeDescRequests := sandboxchargeFields[6].Descriptor()
+	// sandboxcharge.DefaultRequests holds the default value on creation for the requests field.
+	sandboxcharge.DefaultRequests = sandboxchargeDescRequests.Default.(int)
+	// sandboxchargeDescID is the schema descriptor for id field.
+	sandboxchargeDescID := sandboxchargeMixinFields0[0].Descriptor()
+	// sandboxcharge.DefaultID holds the default value on creation for the id field.
+	sandboxcharge.DefaultID = sandboxchargeDescID.Default.(func() uuid.UUID)
 	schemaversionFields := schema.SchemaVersion{}.Fields()
 	_ = schemaversionFields
 	// schemaversionDescVersion is the schema descriptor for version field.
@@ -384,6 +778,49 @@ func init() {
 			return nil
 		}
 	}()
+	subscriptionMixin := schema.Subscription{}.Mixin()
+	subscriptionMixinFields0 := subscriptionMixin[0].Fields()
+	_ = subscriptionMixinFields0
+	subscriptionMixinFields1 := subscriptionMixin[1].Fields()
+	_ = subscriptionMixinFields1
+	subscriptionFields := schema.Subscription{}.Fields()
+	_ = subscriptionFields
+	// subscriptionDescCreatedAt is the schema descriptor for created_at field.
+	subscriptionDescCreatedAt := subscriptionMixinFields1[0].Descriptor()
+	// subscription.DefaultCreatedAt holds the default value on creation for the created_at field.
+	subscription.DefaultCreatedAt = subscriptionDescCreatedAt.Default.(func() time.Time)
+	// subscriptionDescUpdatedAt is the schema descriptor for updated_at field.
+	subscriptionDescUpdatedAt := subscriptionMixinFields1[1].Descriptor()
+	// subscription.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	subscription.DefaultUpdatedAt = subscriptionDescUpdatedAt.Default.(func() time.Time)
+	// subscription.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	subscription.UpdateDefaultUpdatedAt = subscriptionDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// subscriptionDescCancelAtPeriodEnd is the schema descriptor for cancel_at_period_end field.
+	subscriptionDescCancelAtPeriodEnd := subscriptionFields[7].Descriptor()
+	// subscription.DefaultCancelAtPeriodEnd holds the default value on creation for the cancel_at_period_end field.
+	subscription.DefaultCancelAtPeriodEnd = subscriptionDescCancelAtPeriodEnd.Default.(bool)
+	// subscriptionDescProvider is the schema descriptor for provider field.
+	subscriptionDescProvider := subscriptionFields[11].Descriptor()
+	// subscription.DefaultProvider holds the default value on creation for the provider field.
+	subscription.DefaultProvider = subscriptionDescProvider.Default.(string)
+	// subscription.ProviderValidator is a validator for the "provider" field. It is called by the builders before save.
+	subscription.ProviderValidator = subscriptionDescProvider.Validators[0].(func(string) error)
+	// subscriptionDescProviderCustomerID is the schema descriptor for provider_customer_id field.
+	subscriptionDescProviderCustomerID := subscriptionFields[12].Descriptor()
+	// subscription.DefaultProviderCustomerID holds the default value on creation for the provider_customer_id field.
+	subscription.DefaultProviderCustomerID = subscriptionDescProviderCustomerID.Default.(string)
+	// subscription.ProviderCustomerIDValidator is a validator for the "provider_customer_id" field. It is called by the builders before save.
+	subscription.ProviderCustomerIDValidator = subscriptionDescProviderCustomerID.Validators[0].(func(string) error)
+	// subscriptionDescPaymentMethod is the schema descriptor for payment_method field.
+	subscriptionDescPaymentMethod := subscriptionFields[13].Descriptor()
+	// subscription.DefaultPaymentMethod holds the default value on creation for the payment_method field.
+	subscription.DefaultPaymentMethod = subscriptionDescPaymentMethod.Default.(string)
+	// subscription.PaymentMethodValidator is a validator for the "payment_method" field. It is called by the builders before save.
+	subscription.PaymentMethodValidator = subscriptionDescPaymentMethod.Validators[0].(func(string) error)
+	// subscriptionDescID is the schema descriptor for id field.
+	subscriptionDescID := subscriptionMixinFields0[0].Descriptor()
+	// subscription.DefaultID holds the default value on creation for the id field.
+	subscription.DefaultID = subscriptionDescID.Default.(func() uuid.UUID)
 	tenantMixin := schema.Tenant{}.Mixin()
 	tenantMixinFields0 := tenantMixin[0].Fields()
 	_ = tenantMixinFields0
@@ -528,4 +965,79 @@ func init() {
 	usertokenDescID := usertokenFields[0].Descriptor()
 	// usertoken.DefaultID holds the default value on creation for the id field.
 	usertoken.DefaultID = usertokenDescID.Default.(func() uuid.UUID)
+	webhookeventMixin := schema.WebhookEvent{}.Mixin()
+	webhookeventMixinFields0 := webhookeventMixin[0].Fields()
+	_ = webhookeventMixinFields0
+	webhookeventMixinFields1 := webhookeventMixin[1].Fields()
+	_ = webhookeventMixinFields1
+	webhookeventFields := schema.WebhookEvent{}.Fields()
+	_ = webhookeventFields
+	// webhookeventDescCreatedAt is the schema descriptor for created_at field.
+	webhookeventDescCreatedAt := webhookeventMixinFields1[0].Descriptor()
+	// webhookevent.DefaultCreatedAt holds the default value on creation for the created_at field.
+	webhookevent.DefaultCreatedAt = webhookeventDescCreatedAt.Default.(func() time.Time)
+	// webhookeventDescUpdatedAt is the schema descriptor for updated_at field.
+	webhookeventDescUpdatedAt := webhookeventMixinFields1[1].Descriptor()
+	// webhookevent.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	webhookevent.DefaultUpdatedAt = webhookeventDescUpdatedAt.Default.(func() time.Time)
+	// webhookevent.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	webhookevent.UpdateDefaultUpdatedAt = webhookeventDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// webhookeventDescProvider is the schema descriptor for provider field.
+	webhookeventDescProvider := webhookeventFields[0].Descriptor()
+	// webhookevent.ProviderValidator is a validator for the "provider" field. It is called by the builders before save.
+	webhookevent.ProviderValidator = func() func(string) error {
+		validators := webhookeventDescProvider.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(provider string) error {
+			for _, fn := range fns {
+				if err := fn(provider); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// webhookeventDescEventID is the schema descriptor for event_id field.
+	webhookeventDescEventID := webhookeventFields[1].Descriptor()
+	// webhookevent.EventIDValidator is a validator for the "event_id" field. It is called by the builders before save.
+	webhookevent.EventIDValidator = func() func(string) error {
+		validators := webhookeventDescEventID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(event_id string) error {
+			for _, fn := range fns {
+				if err := fn(event_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// webhookeventDescType is the schema descriptor for type field.
+	webhookeventDescType := webhookeventFields[2].Descriptor()
+	// webhookevent.TypeValidator is a validator for the "type" field. It is called by the builders before save.
+	webhookevent.TypeValidator = func() func(string) error {
+		validators := webhookeventDescType.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(_type string) error {
+			for _, fn := range fns {
+				if err := fn(_type); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// webhookeventDescID is the schema descriptor for id field.
+	webhookeventDescID := webhookeventMixinFields0[0].Descriptor()
+	// webhookevent.DefaultID holds the default value on creation for the id field.
+	webhookevent.DefaultID = webhookeventDescID.Default.(func() uuid.UUID)
 }

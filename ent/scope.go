@@ -26,15 +26,22 @@ func ScopedSchemaConfig(tenantSchema string) SchemaConfig {
 		DataItem:      tenantSchema,
 		Domain:        "public",
 		Invitation:    tenantSchema,
+		Invoice:       "public",
+		InvoiceLine:   "public",
 		Member:        tenantSchema,
 		MemberRoles:   tenantSchema,
+		Payment:       "public",
+		Plan:          "public",
 		Project:       tenantSchema,
 		RefreshToken:  "public",
 		Role:          tenantSchema,
+		SandboxCharge: "public",
 		SchemaVersion: "public",
+		Subscription:  "public",
 		Tenant:        "public",
 		User:          "public",
 		UserToken:     "public",
+		WebhookEvent:  "public",
 	}
 }
 

@@ -11,15 +11,22 @@ type SchemaConfig struct {
 	DataItem      string // DataItem table.
 	Domain        string // Domain table.
 	Invitation    string // Invitation table.
+	Invoice       string // Invoice table.
+	InvoiceLine   string // InvoiceLine table.
 	Member        string // Member table.
 	MemberRoles   string // Member-roles->Role table.
+	Payment       string // Payment table.
+	Plan          string // Plan table.
 	Project       string // Project table.
 	RefreshToken  string // RefreshToken table.
 	Role          string // Role table.
+	SandboxCharge string // SandboxCharge table.
 	SchemaVersion string // SchemaVersion table.
+	Subscription  string // Subscription table.
 	Tenant        string // Tenant table.
 	User          string // User table.
 	UserToken     string // UserToken table.
+	WebhookEvent  string // WebhookEvent table.
 }
 
 type schemaCtxKey struct{}

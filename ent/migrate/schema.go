@@ -130,6 +130,72 @@ var (
 			},
 		},
 	}
+	// InvoicesColumns holds the columns for the "invoices" table.
+	InvoicesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "tenant_id", Type: field.TypeUUID},
+		{Name: "subscription_id", Type: field.TypeUUID, Nullable: true},
+		{Name: "number", Type: field.TypeString, Size: 32},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"draft", "open", "paid", "failed", "void"}, Default: "open"},
+		{Name: "currency", Type: field.TypeString, Size: 3},
+		{Name: "subtotal", Type: field.TypeInt64},
+		{Name: "total", Type: field.TypeInt64},
+		{Name: "period_start", Type: field.TypeTime, Nullable: true},
+		{Name: "period_end", Type: field.TypeTime, Nullable: true},
+		{Name: "due_at", Type: field.TypeTime, Nullable: true},
+		{Name: "paid_at", Type: field.TypeTime, Nullable: true},
+		{Name: "failure_reason", Type: field.TypeString, Size: 500, Default: ""},
+	}
+	// InvoicesTable holds the schema information for the "invoices" table.
+	InvoicesTable = &schema.Table{
+		Name:       "invoices",
+		Columns:    InvoicesColumns,
+		PrimaryKey: []*schema.Column{InvoicesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "invoice_number",
+				Unique:  true,
+				Columns: []*schema.Column{InvoicesColumns[5]},
+			},
+			{
+				Name:    "invoice_tenant_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{InvoicesColumns[3], InvoicesColumns[1]},
+			},
+			{
+				Name:    "invoice_status",
+				Unique:  false,
+				Columns: []*schema.Column{InvoicesColumns[6]},
+			},
+		},
+	}
+	// InvoiceLinesColumns holds the columns for the "invoice_lines" table.
+	InvoiceLinesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"subscription", "proration", "credit"}},
+		{Name: "description", Type: field.TypeString, Size: 500},
+		{Name: "quantity", Type: field.TypeInt, Default: 1},
+		{Name: "unit_amount", Type: field.TypeInt64},
+		{Name: "amount", Type: field.TypeInt64},
+		{Name: "position", Type: field.TypeInt, Default: 0},
+		{Name: "invoice_id", Type: field.TypeUUID},
+	}
+	// InvoiceLinesTable holds the schema information for the "invoice_lines" table.
+	InvoiceLinesTable = &schema.Table{
+		Name:       "invoice_lines",
+		Columns:    InvoiceLinesColumns,
+		PrimaryKey: []*schema.Column{InvoiceLinesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "invoice_lines_invoices_lines",
+				Columns:    []*schema.Column{InvoiceLinesColumns[7]},
+				RefColumns: []*schema.Column{InvoicesColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+	}
 	// MembersColumns holds the columns for the "members" table.
 	MembersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -149,6 +215,82 @@ var (
 				Name:    "member_user_id",
 				Unique:  true,
 				Columns: []*schema.Column{MembersColumns[3]},
+			},
+		},
+	}
+	// PaymentsColumns holds the columns for the "payments" table.
+	PaymentsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "tenant_id", Type: field.TypeUUID},
+		{Name: "amount", Type: field.TypeInt64},
+		{Name: "currency", Type: field.TypeString, Size: 3},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"pending", "succeeded", "failed"}, Default: "pending"},
+		{Name: "idempotency_key", Type: field.TypeString, Size: 255},
+		{Name: "provider", Type: field.TypeString, Size: 32},
+		{Name: "provider_charge_id", Type: field.TypeString, Size: 255, Default: ""},
+		{Name: "failure_code", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "failure_reason", Type: field.TypeString, Size: 500, Default: ""},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "processed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "invoice_id", Type: field.TypeUUID},
+	}
+	// PaymentsTable holds the schema information for the "payments" table.
+	PaymentsTable = &schema.Table{
+		Name:       "payments",
+		Columns:    PaymentsColumns,
+		PrimaryKey: []*schema.Column{PaymentsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "payments_invoices_payments",
+				Columns:    []*schema.Column{PaymentsColumns[14]},
+				RefColumns: []*schema.Column{InvoicesColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "payment_idempotency_key",
+				Unique:  true,
+				Columns: []*schema.Column{PaymentsColumns[7]},
+			},
+			{
+				Name:    "payment_tenant_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{PaymentsColumns[3], PaymentsColumns[1]},
+			},
+		},
+	}
+	// PlansColumns holds the columns for the "plans" table.
+	PlansColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "code", Type: field.TypeString, Size: 32},
+		{Name: "name", Type: field.TypeString, Size: 100},
+		{Name: "description", Type: field.TypeString, Size: 1000, Default: ""},
+		{Name: "currency", Type: field.TypeString, Size: 3, Default: "USD"},
+		{Name: "price_monthly", Type: field.TypeInt64},
+		{Name: "price_yearly", Type: field.TypeInt64},
+		{Name: "trial_days", Type: field.TypeInt, Default: 0},
+		{Name: "max_seats", Type: field.TypeInt, Nullable: true},
+		{Name: "max_projects", Type: field.TypeInt, Nullable: true},
+		{Name: "max_data_items", Type: field.TypeInt, Nullable: true},
+		{Name: "features", Type: field.TypeJSON, Nullable: true},
+		{Name: "active", Type: field.TypeBool, Default: true},
+		{Name: "sort_order", Type: field.TypeInt, Default: 0},
+	}
+	// PlansTable holds the schema information for the "plans" table.
+	PlansTable = &schema.Table{
+		Name:       "plans",
+		Columns:    PlansColumns,
+		PrimaryKey: []*schema.Column{PlansColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "plan_code",
+				Unique:  true,
+				Columns: []*schema.Column{PlansColumns[3]},
 			},
 		},
 	}
@@ -252,6 +394,37 @@ var (
 			},
 		},
 	}
+	// SandboxChargesColumns holds the columns for the "sandbox_charges" table.
+	SandboxChargesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "idempotency_key", Type: field.TypeString, Size: 255},
+		{Name: "reference", Type: field.TypeString, Size: 255, Default: ""},
+		{Name: "amount", Type: field.TypeInt64},
+		{Name: "currency", Type: field.TypeString, Size: 3},
+		{Name: "payment_method", Type: field.TypeString, Size: 255},
+		{Name: "outcome", Type: field.TypeEnum, Enums: []string{"succeeded", "declined", "insufficient_funds"}},
+		{Name: "requests", Type: field.TypeInt, Default: 1},
+	}
+	// SandboxChargesTable holds the schema information for the "sandbox_charges" table.
+	SandboxChargesTable = &schema.Table{
+		Name:       "sandbox_charges",
+		Columns:    SandboxChargesColumns,
+		PrimaryKey: []*schema.Column{SandboxChargesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "sandboxcharge_idempotency_key",
+				Unique:  true,
+				Columns: []*schema.Column{SandboxChargesColumns[3]},
+			},
+			{
+				Name:    "sandboxcharge_reference",
+				Unique:  false,
+				Columns: []*schema.Column{SandboxChargesColumns[4]},
+			},
+		},
+	}
 	// SchemaVersionsColumns holds the columns for the "schema_versions" table.
 	SchemaVersionsColumns = []*schema.Column{
 		{Name: "schema_name", Type: field.TypeString, Size: 63},
@@ -263,6 +436,58 @@ var (
 		Name:       "schema_versions",
 		Columns:    SchemaVersionsColumns,
 		PrimaryKey: []*schema.Column{SchemaVersionsColumns[0]},
+	}
+	// SubscriptionsColumns holds the columns for the "subscriptions" table.
+	SubscriptionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "tenant_id", Type: field.TypeUUID},
+		{Name: "interval", Type: field.TypeEnum, Enums: []string{"month", "year"}, Default: "month"},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"trialing", "active", "past_due", "canceled"}},
+		{Name: "trial_ends_at", Type: field.TypeTime, Nullable: true},
+		{Name: "current_period_start", Type: field.TypeTime},
+		{Name: "current_period_end", Type: field.TypeTime},
+		{Name: "cancel_at_period_end", Type: field.TypeBool, Default: false},
+		{Name: "canceled_at", Type: field.TypeTime, Nullable: true},
+		{Name: "past_due_since", Type: field.TypeTime, Nullable: true},
+		{Name: "provider", Type: field.TypeString, Size: 32, Default: "sandbox"},
+		{Name: "provider_customer_id", Type: field.TypeString, Size: 255, Default: ""},
+		{Name: "payment_method", Type: field.TypeString, Size: 255, Default: ""},
+		{Name: "plan_id", Type: field.TypeUUID},
+		{Name: "scheduled_plan_id", Type: field.TypeUUID, Nullable: true},
+	}
+	// SubscriptionsTable holds the schema information for the "subscriptions" table.
+	SubscriptionsTable = &schema.Table{
+		Name:       "subscriptions",
+		Columns:    SubscriptionsColumns,
+		PrimaryKey: []*schema.Column{SubscriptionsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "subscriptions_plans_plan",
+				Columns:    []*schema.Column{SubscriptionsColumns[15]},
+				RefColumns: []*schema.Column{PlansColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "subscriptions_plans_scheduled_plan",
+				Columns:    []*schema.Column{SubscriptionsColumns[16]},
+				RefColumns: []*schema.Column{PlansColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "subscription_tenant_id",
+				Unique:  true,
+				Columns: []*schema.Column{SubscriptionsColumns[3]},
+			},
+			{
+				Name:    "subscription_status_current_period_end",
+				Unique:  false,
+				Columns: []*schema.Column{SubscriptionsColumns[5], SubscriptionsColumns[8]},
+			},
+		},
 	}
 	// TenantsColumns holds the columns for the "tenants" table.
 	TenantsColumns = []*schema.Column{
@@ -352,6 +577,31 @@ var (
 			},
 		},
 	}
+	// WebhookEventsColumns holds the columns for the "webhook_events" table.
+	WebhookEventsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "provider", Type: field.TypeString, Size: 32},
+		{Name: "event_id", Type: field.TypeString, Size: 255},
+		{Name: "type", Type: field.TypeString, Size: 128},
+		{Name: "event_created_at", Type: field.TypeTime},
+		{Name: "payload", Type: field.TypeBytes},
+		{Name: "processed_at", Type: field.TypeTime, Nullable: true},
+	}
+	// WebhookEventsTable holds the schema information for the "webhook_events" table.
+	WebhookEventsTable = &schema.Table{
+		Name:       "webhook_events",
+		Columns:    WebhookEventsColumns,
+		PrimaryKey: []*schema.Column{WebhookEventsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webhookevent_provider_event_id",
+				Unique:  true,
+				Columns: []*schema.Column{WebhookEventsColumns[3], WebhookEventsColumns[4]},
+			},
+		},
+	}
 	// MemberRolesColumns holds the columns for the "member_roles" table.
 	MemberRolesColumns = []*schema.Column{
 		{Name: "member_id", Type: field.TypeUUID},
@@ -383,14 +633,21 @@ var (
 		DataItemsTable,
 		DomainsTable,
 		InvitationsTable,
+		InvoicesTable,
+		InvoiceLinesTable,
 		MembersTable,
+		PaymentsTable,
+		PlansTable,
 		ProjectsTable,
 		RefreshTokensTable,
 		RolesTable,
+		SandboxChargesTable,
 		SchemaVersionsTable,
+		SubscriptionsTable,
 		TenantsTable,
 		UsersTable,
 		UserTokensTable,
+		WebhookEventsTable,
 		MemberRolesTable,
 	}
 )
@@ -398,6 +655,10 @@ var (
 func init() {
 	DataItemsTable.ForeignKeys[0].RefTable = ProjectsTable
 	DomainsTable.ForeignKeys[0].RefTable = TenantsTable
+	InvoiceLinesTable.ForeignKeys[0].RefTable = InvoicesTable
+	PaymentsTable.ForeignKeys[0].RefTable = InvoicesTable
+	SubscriptionsTable.ForeignKeys[0].RefTable = PlansTable
+	SubscriptionsTable.ForeignKeys[1].RefTable = PlansTable
 	MemberRolesTable.ForeignKeys[0].RefTable = MembersTable
 	MemberRolesTable.ForeignKeys[1].RefTable = RolesTable
 }

@@ -18,8 +18,20 @@ type Domain func(*sql.Selector)
 // Invitation is the predicate function for invitation builders.
 type Invitation func(*sql.Selector)
 
+// Invoice is the predicate function for invoice builders.
+type Invoice func(*sql.Selector)
+
+// InvoiceLine is the predicate function for invoiceline builders.
+type InvoiceLine func(*sql.Selector)
+
 // Member is the predicate function for member builders.
 type Member func(*sql.Selector)
+
+// Payment is the predicate function for payment builders.
+type Payment func(*sql.Selector)
+
+// Plan is the predicate function for plan builders.
+type Plan func(*sql.Selector)
 
 // Project is the predicate function for project builders.
 type Project func(*sql.Selector)
@@ -30,8 +42,14 @@ type RefreshToken func(*sql.Selector)
 // Role is the predicate function for role builders.
 type Role func(*sql.Selector)
 
+// SandboxCharge is the predicate function for sandboxcharge builders.
+type SandboxCharge func(*sql.Selector)
+
 // SchemaVersion is the predicate function for schemaversion builders.
 type SchemaVersion func(*sql.Selector)
+
+// Subscription is the predicate function for subscription builders.
+type Subscription func(*sql.Selector)
 
 // Tenant is the predicate function for tenant builders.
 type Tenant func(*sql.Selector)
@@ -41,3 +59,6 @@ type User func(*sql.Selector)
 
 // UserToken is the predicate function for usertoken builders.
 type UserToken func(*sql.Selector)
+
+// WebhookEvent is the predicate function for webhookevent builders.
+type WebhookEvent func(*sql.Selector)

@@ -187,9 +187,6 @@ type SignupPayload struct {
 	Tokens *auth.Tokens `json:"tokens,omitempty"`
 }
 
-type Subscription struct {
-}
-
 type UpdateDataItemInput struct {
 	ID         uuid.UUID      `json:"id"`
 	Title      *string        `json:"title,omitempty"`
