@@ -75,6 +75,11 @@ type Config struct {
 	SMTPURL string
 	// MailFrom (MAIL_FROM): sender address. Default "ClientIQ <no-reply@<BaseDomain>>".
 	MailFrom string
+	// PublicScheme (PUBLIC_URL_SCHEME): http or https, the scheme of links
+	// in emails. Default http in local and test, https elsewhere.
+	PublicScheme string
+	// Payments says how customers are charged (PAYMENT_PROVIDER, STRIPE_*).
+	Payments PaymentsConfig
 	// Features holds the feature flags (ENABLE_*).
 	Features Features
 	// Debug (DEBUG): detailed error output. Default false; refused in production.
@@ -127,6 +132,19 @@ type JWTConfig struct {
 	AccessTTL time.Duration
 	// RefreshTTL (JWT_REFRESH_TTL): refresh token lifetime. Default 720h (30 days).
 	RefreshTTL time.Duration
+}
+
+// PaymentsConfig chooses and configures the payment provider.
+type PaymentsConfig struct {
+	// Provider (PAYMENT_PROVIDER): sandbox (built in, deterministic test
+	// cards, no money moves) or stripe. Default sandbox; production refuses
+	// sandbox while ENABLE_PAYMENTS is on.
+	Provider string
+	// StripeSecretKey (STRIPE_SECRET_KEY): sk_… key; required for stripe.
+	StripeSecretKey string
+	// StripeWebhookSecret (STRIPE_WEBHOOK_SECRET): whsec_… signing secret
+	// of the webhook endpoint; required for stripe.
+	StripeWebhookSecret string
 }
 
 // Features are the product switches of the design.
@@ -185,6 +203,10 @@ var Vars = []Var{
 	{"JWT_REFRESH_TTL", "720h", "refresh token lifetime"},
 	{"SMTP_URL", "log emails (local/test only)", "smtp://user:pass@host:port or smtps://…; ?tls=none|starttls|tls"},
 	{"MAIL_FROM", "ClientIQ <no-reply@BASE_DOMAIN>", "sender address"},
+	{"PUBLIC_URL_SCHEME", "http (local/test), https", "scheme of the links in emails: http or https"},
+	{"PAYMENT_PROVIDER", "sandbox", "sandbox (test cards, no money moves; refused in production) or stripe"},
+	{"STRIPE_SECRET_KEY", "", "Stripe secret key (sk_…), required with PAYMENT_PROVIDER=stripe"},
+	{"STRIPE_WEBHOOK_SECRET", "", "Stripe webhook signing secret (whsec_…), required with PAYMENT_PROVIDER=stripe"},
 	{"ENABLE_PAYMENTS", "true", "feature flag: payment processing"},
 	{"ENABLE_ANALYTICS", "false", "feature flag: advanced analytics"},
 	{"ENABLE_BETA", "false", "feature flag: beta features"},
@@ -278,6 +300,28 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	c.MailFrom = r.str("MAIL_FROM", "ClientIQ <no-reply@"+c.BaseDomain+">")
 
+	c.PublicScheme = strings.ToLower(r.str("PUBLIC_URL_SCHEME", map[bool]string{true: "http", false: "https"}[dev]))
+	if c.PublicScheme != "http" && c.PublicScheme != "https" {
+		r.fail("PUBLIC_URL_SCHEME", fmt.Sprintf("unknown scheme %q (want http or https)", c.PublicScheme))
+	}
+	c.Payments = PaymentsConfig{
+		Provider:            strings.ToLower(r.str("PAYMENT_PROVIDER", "sandbox")),
+		StripeSecretKey:     getenv("STRIPE_SECRET_KEY"),
+		StripeWebhookSecret: getenv("STRIPE_WEBHOOK_SECRET"),
+	}
+	switch c.Payments.Provider {
+	case "sandbox":
+	case "stripe":
+		if !strings.HasPrefix(c.Payments.StripeSecretKey, "sk_") && !strings.HasPrefix(c.Payments.StripeSecretKey, "rk_") {
+			r.fail("STRIPE_SECRET_KEY", "required with PAYMENT_PROVIDER=stripe: a secret (sk_…) or restricted (rk_…) key")
+		}
+		if !strings.HasPrefix(c.Payments.StripeWebhookSecret, "whsec_") {
+			r.fail("STRIPE_WEBHOOK_SECRET", "required with PAYMENT_PROVIDER=stripe: the endpoint's signing secret (whsec_…)")
+		}
+	default:
+		r.fail("PAYMENT_PROVIDER", fmt.Sprintf("unknown provider %q (want sandbox or stripe)", c.Payments.Provider))
+	}
+
 	c.Features = Features{
 		Payments:  r.boolean("ENABLE_PAYMENTS", true),
 		Analytics: r.boolean("ENABLE_ANALYTICS", false),
@@ -343,6 +387,12 @@ func (c *Config) refuseInsecureDefaults() error {
 		return &Error{"SMTP_URL", "required in production (emails would otherwise be lost)"}
 	case c.BaseDomain == "localhost":
 		return &Error{"BASE_DOMAIN", "must be the public domain in production, not localhost"}
+	case c.Features.Payments && c.Payments.Provider == "sandbox":
+		return &Error{"PAYMENT_PROVIDER", "the sandbox takes no real money; set stripe in production (or ENABLE_PAYMENTS=false)"}
+	case c.PublicScheme != "https":
+		return &Error{"PUBLIC_URL_SCHEME", "links in emails must use https in production"}
+	case smtpSkipsVerify(c.SMTPURL):
+		return &Error{"SMTP_URL", "skip_verify (no TLS certificate check) is refused in production"}
 	}
 	return nil
 }
@@ -404,6 +454,16 @@ func validateSMTPURL(s string) error {
 		return errors.New("tls must be none, opportunistic, starttls or tls")
 	}
 	return nil
+}
+
+// smtpSkipsVerify reports whether an SMTP URL turns certificate checks off.
+func smtpSkipsVerify(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil {
+		return false
+	}
+	v, _ := strconv.ParseBool(u.Query().Get("skip_verify"))
+	return v
 }
 
 func validHostname(s string) bool {
@@ -502,6 +562,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.Bool("jwt_secret_set", c.JWT.Secret != ""),
 		slog.Bool("jwt_private_key_set", c.JWT.PrivateKeyFile != ""),
 		slog.String("smtp_url", redactURL(c.SMTPURL)),
+		slog.String("payment_provider", c.Payments.Provider),
+		slog.Bool("stripe_secret_key_set", c.Payments.StripeSecretKey != ""),
 		slog.Bool("enable_payments", c.Features.Payments),
 		slog.Bool("enable_analytics", c.Features.Analytics),
 		slog.Bool("enable_beta", c.Features.Beta),

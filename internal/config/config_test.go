@@ -33,6 +33,10 @@ func productionEnv() map[string]string {
 		"JWT_SECRET":   strongSecret,
 		"SMTP_URL":     "smtps://mailer:mailpass@smtp.clientiq.example:465",
 		"BASE_DOMAIN":  "clientiq.example",
+
+		"PAYMENT_PROVIDER":      "stripe",
+		"STRIPE_SECRET_KEY":     "sk_live_" + strongSecret,
+		"STRIPE_WEBHOOK_SECRET": "whsec_" + strongSecret,
 	}
 }
 
@@ -234,6 +238,11 @@ func TestLoadRejectsMalformedVariables(t *testing.T) {
 		{"SMTPURLUnknownTLSMode", map[string]string{"SMTP_URL": "smtp://host?tls=bogus"}, "SMTP_URL"},
 		{"SMTPURLWithoutHost", map[string]string{"SMTP_URL": "smtp://:587"}, "SMTP_URL"},
 		{"SMTPURLPortOutOfRange", map[string]string{"SMTP_URL": "smtp://host:70000"}, "SMTP_URL"},
+		{"PublicURLSchemeUnknown", map[string]string{"PUBLIC_URL_SCHEME": "ftp"}, "PUBLIC_URL_SCHEME"},
+		{"PaymentProviderUnknown", map[string]string{"PAYMENT_PROVIDER": "paypal"}, "PAYMENT_PROVIDER"},
+		{"StripeWithoutSecretKey", map[string]string{"PAYMENT_PROVIDER": "stripe", "STRIPE_WEBHOOK_SECRET": "whsec_x"}, "STRIPE_SECRET_KEY"},
+		{"StripeWithPublishableKey", map[string]string{"PAYMENT_PROVIDER": "stripe", "STRIPE_SECRET_KEY": "pk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_x"}, "STRIPE_SECRET_KEY"},
+		{"StripeWithoutWebhookSecret", map[string]string{"PAYMENT_PROVIDER": "stripe", "STRIPE_SECRET_KEY": "sk_test_x"}, "STRIPE_WEBHOOK_SECRET"},
 		{"EnablePaymentsNotABoolean", map[string]string{"ENABLE_PAYMENTS": "maybe"}, "ENABLE_PAYMENTS"},
 		{"EnableAnalyticsNotABoolean", map[string]string{"ENABLE_ANALYTICS": "2"}, "ENABLE_ANALYTICS"},
 		{"EnableBetaNotABoolean", map[string]string{"ENABLE_BETA": "y"}, "ENABLE_BETA"},
@@ -344,6 +353,9 @@ func TestLoadProduction(t *testing.T) {
 		{"RefusesMissingSMTPURL", with(productionEnv(), "SMTP_URL", ""), "SMTP_URL"},
 		{"RefusesLocalhostBaseDomain", with(productionEnv(), "BASE_DOMAIN", "localhost"), "BASE_DOMAIN"},
 		{"RefusesDefaultBaseDomain", with(productionEnv(), "BASE_DOMAIN", ""), "BASE_DOMAIN"},
+		{"RefusesSandboxPaymentsWhilePaymentsAreOn", with(productionEnv(), "PAYMENT_PROVIDER", "sandbox"), "PAYMENT_PROVIDER"},
+		{"RefusesHTTPLinks", with(productionEnv(), "PUBLIC_URL_SCHEME", "http"), "PUBLIC_URL_SCHEME"},
+		{"RefusesSMTPWithoutCertificateChecks", with(productionEnv(), "SMTP_URL", "smtps://m:p@smtp.clientiq.example:465?skip_verify=true"), "SMTP_URL"},
 	}
 	for _, tt := range refusals {
 		t.Run(tt.name, func(t *testing.T) {
