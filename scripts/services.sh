@@ -3,8 +3,10 @@
 # 127.0.0.1:5432 and 127.0.0.1:6379: it starts them when they are installed
 # but down, and installs them with apt-get when they are missing and we are
 # root. It also makes sure /usr/bin/chromium (Debian package chromium) is
-# there for the playground's browser test. Idempotent and quick when all is
-# already in place. Used by `make test` and .ci/run.
+# there for the playground's browser test, and that the mailpit program is
+# installed for the email tests (internal/mailtest starts its own instances).
+# Idempotent and quick when all is already in place. Used by `make test` and
+# .ci/run.
 set -euo pipefail
 
 log() { echo "services: $*" >&2; }
@@ -74,10 +76,27 @@ ensure_chromium() {
   [ -x /usr/bin/chromium ] || { log "chromium installed but /usr/bin/chromium is missing"; exit 1; }
 }
 
+# The email tests start their own Mailpit processes on free ports
+# (internal/mailtest); like Chromium it is a program to install, not a
+# service to start. mailtest looks on PATH, then in GOBIN or GOPATH/bin,
+# where go install puts it.
+MAILPIT_VERSION=v1.33.1
+ensure_mailpit() {
+  command -v mailpit >/dev/null && return 0
+  command -v go >/dev/null || { log "go is not on PATH: cannot install mailpit"; exit 1; }
+  local bin; bin=$(go env GOBIN)
+  [ -n "$bin" ] || bin="$(go env GOPATH | cut -d: -f1)/bin"
+  [ -x "$bin/mailpit" ] && return 0
+  log "installing mailpit $MAILPIT_VERSION into $bin"
+  GOFLAGS= GOBIN="$bin" go install "github.com/axllent/mailpit@$MAILPIT_VERSION" >&2
+  [ -x "$bin/mailpit" ] || { log "go install left no $bin/mailpit"; exit 1; }
+}
+
 case "${1:-all}" in
   postgres) ensure_postgres ;;
   redis) ensure_redis ;;
   chromium) ensure_chromium ;;
-  all) ensure_postgres; ensure_redis; ensure_chromium ;;
-  *) echo "usage: $0 [all|postgres|redis|chromium]" >&2; exit 2 ;;
+  mailpit) ensure_mailpit ;;
+  all) ensure_postgres; ensure_redis; ensure_chromium; ensure_mailpit ;;
+  *) echo "usage: $0 [all|postgres|redis|chromium|mailpit]" >&2; exit 2 ;;
 esac
