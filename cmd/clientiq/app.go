@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 
 	"entgo.io/ent/dialect"
@@ -19,6 +20,7 @@ import (
 	"github.com/clientiq/clientiq/internal/config"
 	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/jobs"
+	"github.com/clientiq/clientiq/internal/mail"
 	"github.com/clientiq/clientiq/internal/notify"
 	"github.com/clientiq/clientiq/internal/tenancy"
 	"github.com/clientiq/clientiq/internal/tenant"
@@ -43,6 +45,9 @@ type deps struct {
 	db     *db.DB
 	ent    *ent.Client
 	cache  cache.Store
+
+	// inserter is the process's insert-only River client (see riverInserter).
+	inserter *river.Client[pgx.Tx]
 }
 
 func (d *deps) Close() {
@@ -98,10 +103,51 @@ func hostOf(url string) string {
 	return fmt.Sprintf("host=%s port=%d database=%s", c.Host, c.Port, strings.TrimSpace(c.Database))
 }
 
+// riverInserter returns the process's insert-only River client: jobs that
+// follow from a write are inserted in the write's transaction with it.
+func (d *deps) riverInserter() (*river.Client[pgx.Tx], error) {
+	if d.inserter == nil {
+		c, err := jobs.NewInserter(d.db.Pool, d.logger)
+		if err != nil {
+			return nil, err
+		}
+		d.inserter = c
+	}
+	return d.inserter, nil
+}
+
+// mailSender delivers over SMTP_URL, or writes emails to the log when it is
+// empty (local and test profiles; production refuses an empty SMTP_URL).
+func (d *deps) mailSender() (mail.Sender, error) {
+	if d.cfg.SMTPURL == "" {
+		return mail.LogSender{Logger: d.logger}, nil
+	}
+	s, err := mail.NewSMTPSender(mail.SMTPConfig{URL: d.cfg.SMTPURL, From: d.cfg.MailFrom})
+	if err != nil {
+		return nil, &config.Error{Var: "SMTP_URL", Problem: err.Error()}
+	}
+	return s, nil
+}
+
+// outbox enqueues emails as River jobs in the caller's transaction. Links
+// point at PUBLIC_URL_SCHEME://BASE_DOMAIN (with the listen port in the
+// local and test profiles, where the app is reached directly).
+func (d *deps) outbox() (*notify.Outbox, error) {
+	inserter, err := d.riverInserter()
+	if err != nil {
+		return nil, err
+	}
+	base := d.cfg.PublicScheme + "://" + d.cfg.BaseDomain
+	if _, port, err := net.SplitHostPort(d.cfg.HTTPAddr); err == nil && d.cfg.IsDevelopment() {
+		base += ":" + port
+	}
+	return notify.NewOutbox(notify.OutboxConfig{Inserter: inserter, BaseURL: base})
+}
+
 // tenantService builds the tenant service with an insert-only River client
 // (purge jobs are enqueued in the deletion's transaction).
 func (d *deps) tenantService() (*tenant.Service, error) {
-	inserter, err := jobs.NewInserter(d.db.Pool, d.logger)
+	inserter, err := d.riverInserter()
 	if err != nil {
 		return nil, err
 	}
@@ -116,16 +162,29 @@ func (d *deps) tenantService() (*tenant.Service, error) {
 }
 
 // workers returns every River worker of the process.
-func (d *deps) workers(svc *tenant.Service) *river.Workers {
+func (d *deps) workers(svc *tenant.Service) (*river.Workers, error) {
 	w := jobs.Register()
 	river.AddWorker(w, tenant.NewPurgeWorker(svc))
-	return w
+	sender, err := d.mailSender()
+	if err != nil {
+		return nil, err
+	}
+	mailer, err := mail.NewSendEmailWorker(mail.WorkerConfig{Sender: sender})
+	if err != nil {
+		return nil, fmt.Errorf("create email worker: %w", err)
+	}
+	river.AddWorker(w, mailer)
+	return w, nil
 }
 
 // authService builds the identity service: the key ring (a generated key in
 // the local and test profiles when none is configured, with a warning), the
 // bounded argon2id pool, and the tenant provisioner for self-service signup.
 func (d *deps) authService(ctx context.Context, tenants *tenant.Service) (*auth.Service, error) {
+	outbox, err := d.outbox()
+	if err != nil {
+		return nil, err
+	}
 	j := d.cfg.JWT
 	keys, generated, err := auth.NewKeyRing(auth.KeyRingConfig{
 		Secret: j.Secret, PreviousSecrets: j.PreviousSecrets,
@@ -141,7 +200,7 @@ func (d *deps) authService(ctx context.Context, tenants *tenant.Service) (*auth.
 	}
 	return auth.NewService(auth.Config{
 		Pool: d.db.Pool, Keys: keys, Hasher: auth.NewHasher(auth.DefaultArgon2, 0), Cache: d.cache,
-		Logger: d.logger, Tenants: provisioner{tenants}, Notifier: notify.Log{Logger: d.logger},
+		Logger: d.logger, Tenants: provisioner{tenants}, Notifier: outbox,
 		RefreshTTL: j.RefreshTTL,
 	}), nil
 }

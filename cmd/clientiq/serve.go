@@ -28,7 +28,6 @@ import (
 	"github.com/clientiq/clientiq/internal/httpserver"
 	"github.com/clientiq/clientiq/internal/jobs"
 	"github.com/clientiq/clientiq/internal/member"
-	"github.com/clientiq/clientiq/internal/notify"
 	"github.com/clientiq/clientiq/internal/playground"
 	"github.com/clientiq/clientiq/internal/project"
 	"github.com/clientiq/clientiq/internal/rest"
@@ -66,7 +65,11 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 	}
 	var riverClient *river.Client[pgx.Tx]
 	if withWorkers {
-		riverClient, err = jobs.NewClient(d.db.Pool, jobs.Config{Logger: logger, DefaultWorkers: cfg.WorkerConcurrency, Workers: d.workers(tenants)})
+		workers, err := d.workers(tenants)
+		if err != nil {
+			return err
+		}
+		riverClient, err = jobs.NewClient(d.db.Pool, jobs.Config{Logger: logger, DefaultWorkers: cfg.WorkerConcurrency, Workers: workers})
 		if err != nil {
 			return err
 		}
@@ -118,12 +121,16 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 	if err != nil {
 		return err
 	}
+	outbox, err := d.outbox()
+	if err != nil {
+		return err
+	}
 	scoped := func(fail func(http.ResponseWriter, *http.Request, error), h http.Handler) http.Handler {
 		return resolver.Middleware(fail)(authSvc.Middleware(fail)(h))
 	}
 	clients := db.NewClients(d.db.SQL)
 	members := member.NewService(member.Config{
-		Pool: d.db.Pool, Sessions: auth.TenantRevoker{Auth: authSvc}, Notifier: notify.Log{Logger: logger},
+		Pool: d.db.Pool, Sessions: auth.TenantRevoker{Auth: authSvc}, Notifier: outbox,
 		Hasher: authSvc.Hasher(), ValidatePassword: auth.ValidatePassword, Logger: logger,
 	})
 	// The live feed: in memory, relayed through Redis when there is one so
@@ -247,7 +254,11 @@ func workerFlags(fs *flag.FlagSet) func(context.Context, *env) error {
 		if err != nil {
 			return err
 		}
-		c, err := jobs.NewClient(d.db.Pool, jobs.Config{Logger: d.logger, DefaultWorkers: d.cfg.WorkerConcurrency, Workers: d.workers(tenants)})
+		workers, err := d.workers(tenants)
+		if err != nil {
+			return err
+		}
+		c, err := jobs.NewClient(d.db.Pool, jobs.Config{Logger: d.logger, DefaultWorkers: d.cfg.WorkerConcurrency, Workers: workers})
 		if err != nil {
 			return err
 		}

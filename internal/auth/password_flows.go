@@ -120,18 +120,24 @@ func (s *Service) sendOneTime(ctx context.Context, u *User, purpose string, ttl 
 	if s.notifier == nil {
 		return errors.New("auth: no notifier configured")
 	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return s.sendOneTimeTx(ctx, tx, u, purpose, ttl)
+	})
+}
+
+// sendOneTimeTx is sendOneTime in the caller's transaction: the token and
+// the email job commit or roll back with it.
+func (s *Service) sendOneTimeTx(ctx context.Context, tx pgx.Tx, u *User, purpose string, ttl time.Duration) error {
 	token, hash := NewOpaqueToken()
 	to := Recipient{UserID: u.ID, Email: u.Email, Name: u.Name, Locale: u.Locale}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO public.user_tokens (id, user_id, purpose, token_hash, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, now(), $5)`, uuid.New(), u.ID, purpose, hash, s.now().Add(ttl)); err != nil {
-			return fmt.Errorf("store %s token: %w", purpose, err)
-		}
-		if purpose == PurposePasswordReset {
-			return s.notifier.PasswordReset(ctx, tx, to, token)
-		}
-		return s.notifier.EmailVerification(ctx, tx, to, token)
-	})
+	if _, err := tx.Exec(ctx, `INSERT INTO public.user_tokens (id, user_id, purpose, token_hash, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, now(), $5)`, uuid.New(), u.ID, purpose, hash, s.now().Add(ttl)); err != nil {
+		return fmt.Errorf("store %s token: %w", purpose, err)
+	}
+	if purpose == PurposePasswordReset {
+		return s.notifier.PasswordReset(ctx, tx, to, token)
+	}
+	return s.notifier.EmailVerification(ctx, tx, to, token)
 }
 
 // consumeOneTime marks a token used and returns its user, once.

@@ -97,6 +97,13 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, meta Meta) (*Signu
 		if err != nil {
 			return err
 		}
+		// The verification email is enqueued with the account: a signup
+		// that rolls back sends nothing.
+		if s.notifier != nil {
+			if err := s.sendOneTimeTx(ctx, tx, res.User, PurposeEmailVerification, VerificationTokenTTL); err != nil {
+				return err
+			}
+		}
 		if !withTenant {
 			return nil
 		}

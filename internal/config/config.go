@@ -448,10 +448,24 @@ func validateSMTPURL(s string) error {
 			return errors.New("has an invalid port")
 		}
 	}
-	switch u.Query().Get("tls") {
+	if u.Opaque != "" || u.Path != "" && u.Path != "/" {
+		return errors.New("has a path (want smtp://[user:pass@]host[:port][?tls=…])")
+	}
+	q := u.Query()
+	for k := range q {
+		if k != "tls" && k != "skip_verify" {
+			return fmt.Errorf("unknown parameter %q (want tls or skip_verify)", k)
+		}
+	}
+	switch q.Get("tls") {
 	case "", "none", "starttls", "tls", "opportunistic":
 	default:
 		return errors.New("tls must be none, opportunistic, starttls or tls")
+	}
+	if v := q.Get("skip_verify"); v != "" {
+		if _, err := strconv.ParseBool(v); err != nil {
+			return errors.New("skip_verify must be true or false")
+		}
 	}
 	return nil
 }
