@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/graph/generated"
 	"github.com/clientiq/clientiq/internal/apperr"
 	"github.com/clientiq/clientiq/internal/auth"
@@ -366,6 +368,52 @@ func mxCases() []mxCase {
 			},
 			state: inA(`SELECT count(*) FROM $A.roles`)},
 
+		// Billing.
+		{field: "plans", policy: public, hosts: bothHosts, doc: `query { plans { name } }`, vars: no},
+		{field: "subscription", policy: perm(rbac.BillingRead), hosts: tenantHost,
+			doc: `query { subscription { status plan { name } } }`, vars: no},
+		{field: "invoices", policy: perm(rbac.BillingRead), hosts: tenantHost,
+			doc: `query { invoices(first: 5) { totalCount edges { node { id total } } } }`, vars: no},
+		{field: "invoice", policy: perm(rbac.BillingRead), hosts: tenantHost, doc: `query($id: ID!) { invoice(id: $id) { id } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any { return map[string]any{"id": mxInvoice(t, h)} }},
+		{field: "changePlan", policy: perm(rbac.BillingManage), hosts: tenantHost,
+			doc: `mutation($in: ChangePlanInput!) { changePlan(input: $in) { status plan { name } } }`,
+			// Enterprise (no limits) when not on it, else Pro: always a change.
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				code := "enterprise"
+				if mxSubscription(t, h).Edges.Plan.Code == code {
+					code = "pro"
+				}
+				return map[string]any{"in": map[string]any{"plan": code}}
+			},
+			state: mxSubscriptionState},
+		{field: "cancelSubscription", policy: perm(rbac.BillingManage), hosts: tenantHost,
+			doc: `mutation { cancelSubscription { cancelAtPeriodEnd } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				mxSetCancel(t, h, false)
+				return nil
+			},
+			state: mxSubscriptionState},
+		{field: "resumeSubscription", policy: perm(rbac.BillingManage), hosts: tenantHost,
+			doc: `mutation { resumeSubscription { cancelAtPeriodEnd } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				mxSetCancel(t, h, true)
+				return nil
+			},
+			state: mxSubscriptionState},
+		{field: "payInvoice", policy: perm(rbac.BillingManage), hosts: tenantHost, doc: `mutation($id: ID!) { payInvoice(id: $id) { id } }`,
+			vars:  func(t *testing.T, h *mxHarness) map[string]any { return map[string]any{"id": mxInvoice(t, h)} },
+			state: countOf(`SELECT count(*) FROM public.payments`),
+			// The harness runs with payments off: the owner gets past the
+			// permission check to the feature flag.
+			except: map[string]string{mxHostA + " " + string(mxOwner): string(apperr.CodeFeatureDisabled)}},
+		{field: "updatePlan", policy: staffOnly, hosts: bothHosts,
+			doc: `mutation($in: UpdatePlanInput!) { updatePlan(code: "pro", input: $in) { name } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"in": map[string]any{"description": fmt.Sprintf("edited %d", h.next())}}
+			},
+			state: countOf(`SELECT description FROM public.plans WHERE code = 'pro'`)},
+
 		// Platform staff. Also called on a tenant host, where they are refused.
 		{field: "createTenant", policy: staffOnly, hosts: bothHosts,
 			doc: `mutation($in: CreateTenantInput!) { createTenant(input: $in) { id } }`,
@@ -656,4 +704,35 @@ func mxItem(t *testing.T, h *mxHarness) string {
 	p := mxProject(t, h)
 	return h.scalar(t, strings.ReplaceAll(`INSERT INTO $A.data_items (id, project_id, title, created_at, updated_at)
 		VALUES (gen_random_uuid(), $1, 'fixture', now(), now()) RETURNING id::text`, "$A", db.QuoteIdent(h.a.Schema)), p)
+}
+
+// mxSubscription returns tenant A's subscription (starting it if needed).
+func mxSubscription(t *testing.T, h *mxHarness) *ent.Subscription {
+	t.Helper()
+	sub, err := h.billing.Subscription(h.ownerCtx(t, h.users[mxOwner]))
+	require.NoError(t, err)
+	return sub
+}
+
+// mxSetCancel sets tenant A's cancel_at_period_end (and makes sure the
+// subscription is not canceled).
+func mxSetCancel(t *testing.T, h *mxHarness, cancel bool) {
+	t.Helper()
+	sub := mxSubscription(t, h)
+	_, err := h.pool.Exec(context.Background(), `UPDATE public.subscriptions SET cancel_at_period_end = $2 WHERE id = $1`, sub.ID, cancel)
+	require.NoError(t, err)
+}
+
+// mxSubscriptionState is tenant A's subscription as a comparable string.
+func mxSubscriptionState(t *testing.T, h *mxHarness) string {
+	return h.scalar(t, `SELECT coalesce((SELECT concat_ws(' ', plan_id, scheduled_plan_id, interval, status, cancel_at_period_end)
+		FROM public.subscriptions WHERE tenant_id = $1), 'none')`, h.a.ID)
+}
+
+// mxInvoice inserts an open invoice of tenant A and returns its id.
+func mxInvoice(t *testing.T, h *mxHarness) string {
+	t.Helper()
+	return h.scalar(t, `INSERT INTO public.invoices (id, created_at, updated_at, tenant_id, number, status, currency, subtotal, total)
+		VALUES (gen_random_uuid(), now(), now(), $1, 'INV-MX-' || $2::text, 'open', 'USD', 1900, 1900) RETURNING id::text`,
+		h.a.ID, fmt.Sprint(h.next()))
 }

@@ -3,7 +3,9 @@
 package graph
 
 import (
+	"github.com/clientiq/clientiq/internal/apperr"
 	"github.com/clientiq/clientiq/internal/auth"
+	"github.com/clientiq/clientiq/internal/billing"
 	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/events"
 	"github.com/clientiq/clientiq/internal/member"
@@ -25,6 +27,19 @@ type Resolver struct {
 	Events *events.Bus
 	// Members runs memberships, roles and invitations.
 	Membership *member.Service
+	// BillingSvc runs plans, subscriptions and invoices; nil answers the
+	// billing fields with FEATURE_DISABLED.
+	BillingSvc *billing.Service
 	// Version is reported by the version query.
 	Version string
+}
+
+var errBillingOff = apperr.New(apperr.CodeFeatureDisabled, "billing is not configured on this server")
+
+// billing returns the billing service, or FEATURE_DISABLED without one.
+func (r *Resolver) billing() (*billing.Service, error) {
+	if r.BillingSvc == nil {
+		return nil, errBillingOff
+	}
+	return r.BillingSvc, nil
 }

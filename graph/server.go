@@ -22,6 +22,7 @@ import (
 	"github.com/clientiq/clientiq/graph/generated"
 	"github.com/clientiq/clientiq/internal/apperr"
 	"github.com/clientiq/clientiq/internal/auth"
+	"github.com/clientiq/clientiq/internal/billing"
 	"github.com/clientiq/clientiq/internal/cache"
 	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/events"
@@ -58,6 +59,9 @@ type Config struct {
 	Projects *project.Service
 	// Events feeds subscriptions; nil means no live events.
 	Events *events.Bus
+	// Billing runs plans, subscriptions and invoices; nil answers the
+	// billing fields with FEATURE_DISABLED.
+	Billing *billing.Service
 	// Auth also authenticates WebSocket connections from connection_init.
 	// AllowedOrigins are the browser origins allowed to open WebSockets
 	// (host patterns, e.g. "app.example.com"); same-host is always allowed.
@@ -75,7 +79,8 @@ func NewHandler(cfg Config) http.Handler {
 		projects = project.NewService(cfg.Clients)
 	}
 	gc := generated.Config{
-		Resolvers:  &Resolver{Clients: cfg.Clients, Auth: cfg.Auth, Tenants: cfg.Tenants, Membership: cfg.Members, ProjectSvc: projects, Events: cfg.Events, Version: cfg.Version},
+		Resolvers: &Resolver{Clients: cfg.Clients, Auth: cfg.Auth, Tenants: cfg.Tenants, Membership: cfg.Members, ProjectSvc: projects, Events: cfg.Events,
+			BillingSvc: cfg.Billing, Version: cfg.Version},
 		Directives: directives(),
 	}
 	complexity(&gc.Complexity)

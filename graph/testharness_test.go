@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clientiq/clientiq/internal/auth"
+	"github.com/clientiq/clientiq/internal/billing"
 	"github.com/clientiq/clientiq/internal/cache"
 	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/dbtest"
@@ -141,6 +142,9 @@ type mxHarness struct {
 	resolver *tenant.Resolver
 	logger   *slog.Logger
 	bus      *events.Bus
+	// billing runs with payments off and no plan limits enforced (the
+	// matrix creates more projects than Free allows).
+	billing *billing.Service
 }
 
 // subscribe opens a graphql-transport-ws subscription on host with token
@@ -214,7 +218,7 @@ func (h *mxHarness) subscribe(t *testing.T, host, token, doc string) mxResponse 
 func (h *mxHarness) serveWith(t *testing.T, clients *db.Clients) *httptest.Server {
 	t.Helper()
 	gql := NewHandler(Config{Clients: clients, Auth: h.auth, Tenants: h.tenants, Members: h.members,
-		Logger: h.logger, Version: "matrix-1"})
+		Logger: h.logger, Version: "matrix-1", Billing: h.billing})
 	srv := httptest.NewServer(h.resolver.Middleware(WriteHTTPError)(h.auth.Middleware(WriteHTTPError)(gql)))
 	t.Cleanup(srv.Close)
 	return srv
@@ -249,8 +253,9 @@ func newMatrixHarness(t *testing.T) *mxHarness {
 	resolver := tenant.NewResolver(tenant.ResolverConfig{Pool: d.Pool, Cache: store, BaseDomain: mxBaseDomain, Logger: logger})
 	bus := events.NewBus(ctx, nil, logger)
 	clients := db.NewClients(d.SQL)
+	billingSvc := billing.NewService(billing.Config{Pool: d.Pool, Clients: clients, Logger: logger})
 	gql := NewHandler(Config{Clients: clients, Auth: authSvc, Tenants: tenants, Members: members,
-		Logger: logger, Version: "matrix-1", Events: bus, Projects: project.NewServiceWithEvents(clients, bus)})
+		Logger: logger, Version: "matrix-1", Events: bus, Projects: project.NewServiceWithEvents(clients, bus), Billing: billingSvc})
 	srv := httptest.NewServer(resolver.Middleware(WriteHTTPError)(authSvc.Middleware(WriteHTTPError)(gql)))
 	t.Cleanup(srv.Close)
 
@@ -258,7 +263,7 @@ func newMatrixHarness(t *testing.T) *mxHarness {
 	require.NoError(t, err)
 	h := &mxHarness{pool: d.Pool, auth: authSvc, tenants: tenants, members: members, outbox: outbox,
 		srv: srv, logs: logs, hash: hash, users: map[mxRole]*mxUser{},
-		sqlDB: d.SQL, resolver: resolver, logger: logger, bus: bus}
+		sqlDB: d.SQL, resolver: resolver, logger: logger, bus: bus, billing: billingSvc}
 
 	h.users[mxOwner], h.a = h.signupOwner(t, mxSlugA)
 	h.users[mxOtherOwner], h.b = h.signupOwner(t, mxSlugB)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/ent/project"
 	"github.com/clientiq/clientiq/internal/auth"
@@ -26,6 +27,13 @@ type AcceptInvitationInput struct {
 type ChangePasswordInput struct {
 	CurrentPassword string `json:"currentPassword"`
 	NewPassword     string `json:"newPassword"`
+}
+
+type ChangePlanInput struct {
+	// The code of the plan to move to (free, starter, pro, enterprise).
+	Plan string `json:"plan"`
+	// The billing interval; the current one when omitted.
+	Interval *BillingInterval `json:"interval,omitempty"`
 }
 
 type CreateDataItemInput struct {
@@ -194,6 +202,20 @@ type UpdateDataItemInput struct {
 	Tags       []string       `json:"tags,omitempty"`
 }
 
+// A plan change by platform staff; omitted fields stay. A null limit is unlimited.
+type UpdatePlanInput struct {
+	Name         *string                 `json:"name,omitempty"`
+	Description  *string                 `json:"description,omitempty"`
+	PriceMonthly *int                    `json:"priceMonthly,omitempty"`
+	PriceYearly  *int                    `json:"priceYearly,omitempty"`
+	TrialDays    *int                    `json:"trialDays,omitempty"`
+	MaxSeats     graphql.Omittable[*int] `json:"maxSeats,omitempty"`
+	MaxProjects  graphql.Omittable[*int] `json:"maxProjects,omitempty"`
+	MaxDataItems graphql.Omittable[*int] `json:"maxDataItems,omitempty"`
+	Features     []string                `json:"features,omitempty"`
+	Active       *bool                   `json:"active,omitempty"`
+}
+
 type UpdateProjectInput struct {
 	ID          uuid.UUID       `json:"id"`
 	Name        *string         `json:"name,omitempty"`
@@ -210,6 +232,62 @@ type UpdateRoleInput struct {
 
 type VerifyEmailInput struct {
 	Token string `json:"token"`
+}
+
+// How often a subscription is billed.
+type BillingInterval string
+
+const (
+	BillingIntervalMonth BillingInterval = "month"
+	BillingIntervalYear  BillingInterval = "year"
+)
+
+var AllBillingInterval = []BillingInterval{
+	BillingIntervalMonth,
+	BillingIntervalYear,
+}
+
+func (e BillingInterval) IsValid() bool {
+	switch e {
+	case BillingIntervalMonth, BillingIntervalYear:
+		return true
+	}
+	return false
+}
+
+func (e BillingInterval) String() string {
+	return string(e)
+}
+
+func (e *BillingInterval) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = BillingInterval(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid BillingInterval", str)
+	}
+	return nil
+}
+
+func (e BillingInterval) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *BillingInterval) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e BillingInterval) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type InvitationOrderField string

@@ -131,6 +131,11 @@ func (s *Service) Invite(ctx context.Context, email, role string, meta Meta) (*I
 	if s.notifier == nil {
 		return nil, errors.New("member: invite: no notifier configured")
 	}
+	if s.limits != nil {
+		if err := s.limits.CheckSeats(ctx, 1); err != nil {
+			return nil, err
+		}
+	}
 	var out *Invitation
 	err = s.inTx(ctx, "invite member", func(tx pgx.Tx) error {
 		// One invitation in flight per address: two concurrent invites of

@@ -40,6 +40,14 @@ type InviteNotifier interface {
 	Invitation(ctx context.Context, tx pgx.Tx, inv InvitationEmail) error
 }
 
+// SeatLimiter enforces the plan's seat limit; billing.Limits satisfies
+// it. Declared here so member does not import billing.
+type SeatLimiter interface {
+	// CheckSeats answers PLAN_LIMIT_EXCEEDED when adding seats would take
+	// the tenant in ctx over its plan's limit.
+	CheckSeats(ctx context.Context, adding int) error
+}
+
 // Hasher hashes and verifies passwords; auth.Hasher satisfies it.
 type Hasher interface {
 	Hash(ctx context.Context, password string) (string, error)
@@ -81,6 +89,10 @@ type Config struct {
 	InvitationTTL time.Duration
 	// Now is the clock (tests move it). Default time.Now.
 	Now func() time.Time
+	// Limits checks the plan's seat limit before a seat is added (an
+	// invitation: accepting it takes the seat the invitation held). Nil
+	// means no limits.
+	Limits SeatLimiter
 }
 
 // Service manages a tenant's members, roles and invitations for GraphQL
@@ -94,6 +106,7 @@ type Service struct {
 	logger           *slog.Logger
 	invitationTTL    time.Duration
 	now              func() time.Time
+	limits           SeatLimiter
 }
 
 // NewService returns a Service. It panics without a Pool or a Logger: that
@@ -111,6 +124,7 @@ func NewService(cfg Config) *Service {
 		logger:           cfg.Logger,
 		invitationTTL:    cmp.Or(cfg.InvitationTTL, 7*24*time.Hour),
 		now:              cfg.Now,
+		limits:           cfg.Limits,
 	}
 	if s.validatePassword == nil {
 		s.validatePassword = credential.ValidatePassword

@@ -32,10 +32,39 @@ const (
 	MaxTagLen      = 64
 )
 
+// Limiter enforces the plan's project and data item limits;
+// billing.Limits satisfies it. Declared here so project does not import
+// billing.
+type Limiter interface {
+	// CheckProjects answers PLAN_LIMIT_EXCEEDED when adding projects would
+	// take the tenant in ctx over its plan's limit.
+	CheckProjects(ctx context.Context, adding int) error
+	// CheckDataItems is CheckProjects for data items.
+	CheckDataItems(ctx context.Context, adding int) error
+}
+
+// Config configures the Service.
+type Config struct {
+	// Clients hands out the tenant-scoped ent clients. Required.
+	Clients *db.Clients
+	// Events receives project changes after each commit; nil publishes
+	// nothing.
+	Events *events.Bus
+	// Limits checks plan limits before a project or data item is created;
+	// nil means no limits.
+	Limits Limiter
+}
+
 // Service writes projects and data items.
 type Service struct {
 	clients *db.Clients
 	events  *events.Bus
+	limits  Limiter
+}
+
+// New returns a Service configured by cfg.
+func New(cfg Config) *Service {
+	return &Service{clients: cfg.Clients, events: cfg.Events, limits: cfg.Limits}
 }
 
 // NewService returns a Service over the scoped ent clients.
@@ -87,6 +116,11 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.Project, err
 	}
 	if err := fe.Err(); err != nil {
 		return nil, err
+	}
+	if s.limits != nil {
+		if err := s.limits.CheckProjects(ctx, 1); err != nil {
+			return nil, err
+		}
 	}
 	t, _ := tenancy.FromContext(ctx)
 	var p *ent.Project
@@ -198,6 +232,11 @@ func (s *Service) CreateItem(ctx context.Context, projectID uuid.UUID, in ItemIn
 		return nil, translate(err)
 	} else if !ok {
 		return nil, errNotFound
+	}
+	if s.limits != nil {
+		if err := s.limits.CheckDataItems(ctx, 1); err != nil {
+			return nil, err
+		}
 	}
 	it, err := c.DataItem.Create().SetProjectID(projectID).SetTitle(strings.TrimSpace(*in.Title)).
 		SetAttributes(in.Attributes).SetTags(in.Tags).Save(ctx)
