@@ -1,7 +1,9 @@
 // Package jobs owns ClientIQ's River set-up: the queues and their
 // concurrency, the worker registry, the client that serve and worker run,
-// and job counts for health and metrics. Job args and workers live in the
-// domain packages that own them; this package wires them.
+// the tenant middleware that makes every job run for exactly one tenant (or
+// explicitly for none), periodic jobs and per-tenant fan-out, River UI, and
+// job counts for health and metrics. Job args and workers live in the domain
+// packages that own them; this package wires them. See docs/jobs.md.
 package jobs
 
 import (
@@ -15,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/clientiq/clientiq/internal/dbmigrate"
 )
@@ -36,15 +39,53 @@ type Config struct {
 	Logger *slog.Logger
 	// DefaultWorkers is the default queue's concurrency. Default 10.
 	DefaultWorkers int
+	// EmailWorkers is the email queue's concurrency. Default 5.
+	EmailWorkers int
+	// PaymentsWorkers is the payments queue's concurrency. Default 5: calls
+	// to the payment provider are rate-limited on their side.
+	PaymentsWorkers int
+	// MaintenanceWorkers is the maintenance queue's concurrency (purges,
+	// sweeps, fan-outs). Default 2.
+	MaintenanceWorkers int
 	// Workers holds the registered workers; nil means Register's set.
+	// NewClient adds its own (fan-out, Maintenance) to it, so a registry
+	// cannot be shared by two clients that both have FanOuts or Maintenance.
 	Workers *river.Workers
-	// JobTimeout bounds one job's run. Default 1 minute.
+	// JobTimeout bounds one job's run when its worker sets no Timeout.
+	// Default 1 minute. A worker's Timeout must never be -1 (unbounded):
+	// rescue depends on every job having a bound.
 	JobTimeout time.Duration
+	// LongestJobTimeout is the longest Timeout any registered worker
+	// returns. Default 10 minutes (tenant.PurgeWorker). A worker that needs
+	// longer must raise it, or River may rescue it while it still runs.
+	LongestJobTimeout time.Duration
+	// MaxAttempts is the default number of attempts of a job. Default 10.
+	// A kind overrides it with InsertOpts().MaxAttempts on its args.
+	MaxAttempts int
+	// PeriodicJobs are added to the built-in periodic jobs (Maintenance and
+	// FanOuts). Only the elected leader among the clients enqueues them.
+	PeriodicJobs []*river.PeriodicJob
+	// FanOuts are periodic per-tenant jobs (see PeriodicFanOut).
+	FanOuts []PeriodicFanOut
+	// Maintenance, when set, registers ClientIQ's built-in maintenance
+	// workers and their periodic jobs (see Maintenance). Nil in processes
+	// and tests that only want their own jobs.
+	Maintenance *Maintenance
 	// TestOnly turns on River's test mode.
 	TestOnly bool
 }
 
-// Register returns the worker registry with every ClientIQ worker added.
+// defaultMaxAttempts is the attempts of a job whose kind sets none: with
+// River's attempt^4 backoff, ten attempts span about four hours.
+const defaultMaxAttempts = 10
+
+// rescueMargin is how long past the longest job timeout a running job must
+// be before River's rescuer takes it as stuck (its process died) and makes
+// it available again.
+const rescueMargin = 5 * time.Minute
+
+// Register returns the worker registry with every ClientIQ worker that
+// needs no dependency added.
 func Register() *river.Workers {
 	w := river.NewWorkers()
 	river.AddWorker(w, &NoopWorker{})
@@ -52,28 +93,38 @@ func Register() *river.Workers {
 }
 
 // NewClient returns a River client working every queue, its tables in
-// dbmigrate.RiverSchema (never found through search_path).
+// dbmigrate.RiverSchema (never found through search_path), with the tenant
+// middleware installed (see TenantMiddleware).
+//
+// RescueStuckJobsAfter is max(JobTimeout, LongestJobTimeout) plus five
+// minutes: a job still running then has outlived its own timeout, so its
+// process is gone, and rescuing it never runs a live job twice at once.
 func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 	workers := cfg.Workers
 	if workers == nil {
 		workers = Register()
 	}
+	periodic, err := addBuiltins(pool, workers, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create river client: %w", err)
+	}
 	jobTimeout := cmp.Or(cfg.JobTimeout, time.Minute)
+	longest := max(jobTimeout, cmp.Or(cfg.LongestJobTimeout, 10*time.Minute))
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Schema: dbmigrate.RiverSchema,
 		Logger: cfg.Logger,
 		Queues: map[string]river.QueueConfig{
 			QueueDefault:     {MaxWorkers: cmp.Or(cfg.DefaultWorkers, 10)},
-			QueueEmail:       {MaxWorkers: 5},
-			QueuePayments:    {MaxWorkers: 5},
-			QueueMaintenance: {MaxWorkers: 2},
+			QueueEmail:       {MaxWorkers: cmp.Or(cfg.EmailWorkers, 5)},
+			QueuePayments:    {MaxWorkers: cmp.Or(cfg.PaymentsWorkers, 5)},
+			QueueMaintenance: {MaxWorkers: cmp.Or(cfg.MaintenanceWorkers, 2)},
 		},
-		Workers:    workers,
-		JobTimeout: jobTimeout,
-		// Rescue only jobs stuck well past the longest timeout, so a slow
-		// job is never run twice at once.
-		RescueStuckJobsAfter: 10*jobTimeout + time.Minute,
-		MaxAttempts:          10,
+		Workers:              workers,
+		PeriodicJobs:         append(periodic, cfg.PeriodicJobs...),
+		Middleware:           []rivertype.Middleware{NewTenantMiddleware(pool)},
+		JobTimeout:           jobTimeout,
+		RescueStuckJobsAfter: longest + rescueMargin,
+		MaxAttempts:          cmp.Or(cfg.MaxAttempts, defaultMaxAttempts),
 		TestOnly:             cfg.TestOnly,
 	})
 	if err != nil {
@@ -83,9 +134,16 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 }
 
 // NewInserter returns a River client that only inserts jobs (no workers),
-// for processes and tests that enqueue without working.
+// for processes and tests that enqueue without working. It installs the
+// tenant middleware and the same default MaxAttempts as NewClient: both are
+// decided when a job is inserted, not when it is worked.
 func NewInserter(pool *pgxpool.Pool, logger *slog.Logger) (*river.Client[pgx.Tx], error) {
-	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Schema: dbmigrate.RiverSchema, Logger: logger})
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+		Schema:      dbmigrate.RiverSchema,
+		Logger:      logger,
+		Middleware:  []rivertype.Middleware{NewTenantMiddleware(pool)},
+		MaxAttempts: defaultMaxAttempts,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("create river inserter: %w", err)
 	}
@@ -98,6 +156,9 @@ type NoopArgs struct{}
 
 // Kind implements river.JobArgs.
 func (NoopArgs) Kind() string { return "noop" }
+
+// Global implements GlobalArgs: the noop belongs to no tenant.
+func (NoopArgs) Global() bool { return true }
 
 // NoopWorker works NoopArgs.
 type NoopWorker struct {

@@ -116,6 +116,7 @@ func TestInsertTxEnqueuesOnlyWhenTheTransactionCommits(t *testing.T) {
 		require.NoError(t, tx.Commit(ctx))
 
 		require.True(t, jobExists(t, db.Pool, res.Job.ID))
+		require.Equal(t, 1, countRows(t, db.Pool), "exactly one job")
 		require.Equal(t, jobs.QueueDefault, res.Job.Queue)
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,6 +29,10 @@ type PurgeArgs struct {
 
 // Kind implements river.JobArgs.
 func (PurgeArgs) Kind() string { return "tenant_purge" }
+
+// Global marks the purge as a platform job (see jobs.GlobalArgs): it is
+// enqueued and worked with no tenant in the context.
+func (PurgeArgs) Global() bool { return true }
 
 // InsertOpts puts purges on the maintenance queue, one pending per tenant.
 // River requires a custom ByState to hold available, pending, running and
@@ -79,3 +84,80 @@ func (w *PurgeWorker) Work(ctx context.Context, job *river.Job[PurgeArgs]) error
 
 // Timeout gives dropping a large schema room.
 func (w *PurgeWorker) Timeout(*river.Job[PurgeArgs]) time.Duration { return 10 * time.Minute }
+
+// PurgeSweepArgs asks to enqueue PurgeArgs for every tenant pending
+// deletion whose grace period has passed: belt and braces for the purge
+// scheduled at deletion (lost if the jobs table was restored from a backup,
+// say). PurgeArgs is unique per tenant, so a sweep never doubles one.
+type PurgeSweepArgs struct{}
+
+// Kind implements river.JobArgs.
+func (PurgeSweepArgs) Kind() string { return "tenant_purge_sweep" }
+
+// Global marks the sweep as a platform job.
+func (PurgeSweepArgs) Global() bool { return true }
+
+// InsertOpts puts the sweep on the maintenance queue, one at a time.
+func (PurgeSweepArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: "maintenance", UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+		rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+	}}}
+}
+
+// EnqueueOverduePurges enqueues, in one transaction, PurgeArgs for every
+// tenant pending deletion since before now minus the grace period, and
+// returns how many it asked for (duplicates of a purge already queued are
+// skipped by River and still counted).
+func (s *Service) EnqueueOverduePurges(ctx context.Context, ins JobInserter, now time.Time) (int, error) {
+	n := 0
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT slug FROM public.tenants
+			WHERE status = $1 AND deletion_requested_at <= $2 ORDER BY deletion_requested_at, slug`,
+			tenancy.StatusPendingDeletion, now.Add(-s.grace))
+		if err != nil {
+			return err
+		}
+		slugs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, slug := range slugs {
+			if _, err := ins.InsertTx(ctx, tx, PurgeArgs{Slug: slug}, nil); err != nil {
+				return fmt.Errorf("enqueue purge of %s: %w", slug, err)
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sweep tenant purges: %w", err)
+	}
+	return n, nil
+}
+
+// PurgeSweepWorker works PurgeSweepArgs, enqueuing through the River client
+// that runs it.
+type PurgeSweepWorker struct {
+	river.WorkerDefaults[PurgeSweepArgs]
+	svc *Service
+}
+
+// NewPurgeSweepWorker returns the worker for PurgeSweepArgs.
+func NewPurgeSweepWorker(svc *Service) *PurgeSweepWorker { return &PurgeSweepWorker{svc: svc} }
+
+// Work implements river.Worker.
+func (w *PurgeSweepWorker) Work(ctx context.Context, _ *river.Job[PurgeSweepArgs]) error {
+	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return river.JobCancel(err)
+	}
+	n, err := w.svc.EnqueueOverduePurges(ctx, client, time.Now())
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		w.svc.logger.InfoContext(ctx, "tenant_purges_swept", slog.Int("tenants", n))
+	}
+	return nil
+}
