@@ -16,12 +16,14 @@ import (
 
 	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/internal/auth"
+	"github.com/clientiq/clientiq/internal/billing"
 	"github.com/clientiq/clientiq/internal/cache"
 	"github.com/clientiq/clientiq/internal/config"
 	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/jobs"
 	"github.com/clientiq/clientiq/internal/mail"
 	"github.com/clientiq/clientiq/internal/notify"
+	"github.com/clientiq/clientiq/internal/payment"
 	"github.com/clientiq/clientiq/internal/tenancy"
 	"github.com/clientiq/clientiq/internal/tenant"
 )
@@ -48,6 +50,8 @@ type deps struct {
 
 	// inserter is the process's insert-only River client (see riverInserter).
 	inserter *river.Client[pgx.Tx]
+	// shop is billing and payments, built once (see commerce).
+	shop *commerce
 }
 
 func (d *deps) Close() {
@@ -161,10 +165,37 @@ func (d *deps) tenantService() (*tenant.Service, error) {
 	})
 }
 
-// workers returns every River worker of the process.
+// jobsConfig is the River configuration of a working process (serve with
+// workers, worker): every worker, billing's periodic jobs and the built-in
+// maintenance.
+func (d *deps) jobsConfig(tenants *tenant.Service) (jobs.Config, error) {
+	workers, err := d.workers(tenants)
+	if err != nil {
+		return jobs.Config{}, err
+	}
+	shop, err := d.commerce()
+	if err != nil {
+		return jobs.Config{}, err
+	}
+	return jobs.Config{
+		Logger: d.logger, DefaultWorkers: d.cfg.WorkerConcurrency, Workers: workers,
+		PeriodicJobs: shop.billing.PeriodicJobs(),
+		Maintenance:  &jobs.Maintenance{Tenants: tenants, Clients: db.NewClients(d.db.SQL), Logger: d.logger},
+	}, nil
+}
+
+// workers returns every River worker of the process (the maintenance
+// workers are added by jobs.NewClient).
 func (d *deps) workers(svc *tenant.Service) (*river.Workers, error) {
 	w := jobs.Register()
 	river.AddWorker(w, tenant.NewPurgeWorker(svc))
+	shop, err := d.commerce()
+	if err != nil {
+		return nil, err
+	}
+	river.AddWorker(w, payment.NewProcessPaymentWorker(shop.payments))
+	river.AddWorker(w, payment.NewProcessWebhookEventWorker(shop.payments))
+	shop.billing.AddWorkers(w)
 	sender, err := d.mailSender()
 	if err != nil {
 		return nil, err
@@ -185,6 +216,10 @@ func (d *deps) authService(ctx context.Context, tenants *tenant.Service) (*auth.
 	if err != nil {
 		return nil, err
 	}
+	shop, err := d.commerce()
+	if err != nil {
+		return nil, err
+	}
 	j := d.cfg.JWT
 	keys, generated, err := auth.NewKeyRing(auth.KeyRingConfig{
 		Secret: j.Secret, PreviousSecrets: j.PreviousSecrets,
@@ -200,17 +235,24 @@ func (d *deps) authService(ctx context.Context, tenants *tenant.Service) (*auth.
 	}
 	return auth.NewService(auth.Config{
 		Pool: d.db.Pool, Keys: keys, Hasher: auth.NewHasher(auth.DefaultArgon2, 0), Cache: d.cache,
-		Logger: d.logger, Tenants: provisioner{tenants}, Notifier: outbox,
+		Logger: d.logger, Tenants: provisioner{svc: tenants, billing: shop.billing}, Notifier: outbox,
 		RefreshTTL: j.RefreshTTL,
 	}), nil
 }
 
-// provisioner adapts the tenant service to what auth's signup needs.
-type provisioner struct{ svc *tenant.Service }
+// provisioner adapts the tenant service to what auth's signup needs: the
+// tenant and its Free subscription are created in the signup's transaction.
+type provisioner struct {
+	svc     *tenant.Service
+	billing *billing.Service
+}
 
 func (p provisioner) CreateTx(ctx context.Context, tx pgx.Tx, in auth.ProvisionInput) (*tenancy.Tenant, error) {
 	t, err := p.svc.CreateTx(ctx, tx, tenant.CreateInput{Slug: in.Slug, Name: in.Name})
 	if err != nil {
+		return nil, err
+	}
+	if err := p.billing.StartTx(ctx, tx, t.ID); err != nil {
 		return nil, err
 	}
 	return &t.Tenant, nil

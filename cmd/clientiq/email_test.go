@@ -14,12 +14,19 @@ import (
 )
 
 // postGraphQL sends one GraphQL operation to s and decodes the answer.
-func postGraphQL(t *testing.T, s *server, query string, vars map[string]any) map[string]any {
+// headers are name, value pairs (Authorization, X-Tenant).
+func postGraphQL(t *testing.T, s *server, query string, vars map[string]any, headers ...string) map[string]any {
 	t.Helper()
 	payload, err := json.Marshal(map[string]any{"query": query, "variables": vars})
 	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, s.url("/graphql"), strings.NewReader(string(payload)))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
 	client := &http.Client{Timeout: 30 * time.Second}
-	resp, err := client.Post(s.url("/graphql"), "application/json", strings.NewReader(string(payload)))
+	resp, err := client.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	var out map[string]any

@@ -28,6 +28,7 @@ import (
 	"github.com/clientiq/clientiq/internal/httpserver"
 	"github.com/clientiq/clientiq/internal/jobs"
 	"github.com/clientiq/clientiq/internal/member"
+	"github.com/clientiq/clientiq/internal/payment"
 	"github.com/clientiq/clientiq/internal/playground"
 	"github.com/clientiq/clientiq/internal/project"
 	"github.com/clientiq/clientiq/internal/rest"
@@ -65,11 +66,11 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 	}
 	var riverClient *river.Client[pgx.Tx]
 	if withWorkers {
-		workers, err := d.workers(tenants)
+		jcfg, err := d.jobsConfig(tenants)
 		if err != nil {
 			return err
 		}
-		riverClient, err = jobs.NewClient(d.db.Pool, jobs.Config{Logger: logger, DefaultWorkers: cfg.WorkerConcurrency, Workers: workers})
+		riverClient, err = jobs.NewClient(d.db.Pool, jcfg)
 		if err != nil {
 			return err
 		}
@@ -129,9 +130,15 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 		return resolver.Middleware(fail)(authSvc.Middleware(fail)(h))
 	}
 	clients := db.NewClients(d.db.SQL)
+	shop, err := d.commerce()
+	if err != nil {
+		return err
+	}
+	limits := shop.billing.Limits()
 	members := member.NewService(member.Config{
 		Pool: d.db.Pool, Sessions: auth.TenantRevoker{Auth: authSvc}, Notifier: outbox,
 		Hasher: authSvc.Hasher(), ValidatePassword: auth.ValidatePassword, Logger: logger,
+		Limits: limits,
 	})
 	// The live feed: in memory, relayed through Redis when there is one so
 	// subscribers on every replica see every change.
@@ -140,7 +147,7 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 		rdb = r.Client()
 	}
 	bus := events.NewBus(ctx, rdb, logger)
-	projects := project.NewServiceWithEvents(clients, bus)
+	projects := project.New(project.Config{Clients: clients, Events: bus, Limits: limits})
 	gql := scoped(graph.WriteHTTPError, graph.NewHandler(graph.Config{
 		Projects:      projects,
 		Events:        bus,
@@ -152,6 +159,7 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 		Version:       buildinfo.Version(),
 		Introspection: !cfg.IsProduction(),
 		Cache:         d.cache,
+		Billing:       shop.billing,
 	}))
 	mux.Handle("/graphql", gql)
 	mux.Handle("/graphql/", gql)
@@ -164,6 +172,30 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 		Members:    members,
 		Tenants:    tenants,
 	})
+	// Stripe posts here: no tenant, no bearer token; the signature over the
+	// raw body is the authentication.
+	inserter, err := d.riverInserter()
+	if err != nil {
+		return err
+	}
+	var webhookSecrets []string
+	if s := cfg.Payments.StripeWebhookSecret; s != "" {
+		webhookSecrets = []string{s}
+	}
+	stripeHook := payment.NewStripeWebhook(payment.WebhookConfig{Pool: d.db.Pool, Inserter: inserter,
+		Secrets: webhookSecrets, Logger: logger})
+	mux.Handle("POST "+rest.Prefix+"/webhooks/stripe", stripeHook)
+	mux.Handle("POST "+rest.Prefix+"/webhooks/stripe/{$}", stripeHook)
+	// River UI, for platform staff only (anyone else: 404).
+	uiClient := riverClient
+	if uiClient == nil {
+		uiClient = inserter
+	}
+	ui, err := jobs.NewUI(ctx, uiClient, logger, "/riverui")
+	if err != nil {
+		return err
+	}
+	mux.Handle("/riverui/", scoped(restFail, jobs.StaffOnly(ui)))
 	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
 		jwks := authSvc.Keys().JWKS()
 		if jwks == nil {
@@ -254,11 +286,11 @@ func workerFlags(fs *flag.FlagSet) func(context.Context, *env) error {
 		if err != nil {
 			return err
 		}
-		workers, err := d.workers(tenants)
+		jcfg, err := d.jobsConfig(tenants)
 		if err != nil {
 			return err
 		}
-		c, err := jobs.NewClient(d.db.Pool, jobs.Config{Logger: d.logger, DefaultWorkers: d.cfg.WorkerConcurrency, Workers: workers})
+		c, err := jobs.NewClient(d.db.Pool, jcfg)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,97 @@
+package jobs_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/clientiq/clientiq/internal/dbtest"
+	"github.com/clientiq/clientiq/internal/jobs"
+	"github.com/clientiq/clientiq/internal/mail"
+	"github.com/clientiq/clientiq/internal/mailtest"
+)
+
+// drain inserts the jobs built by args (b.N of them, in batches), starts
+// client and waits until every job is completed: jobs per second end to
+// end (insert, fetch, work, complete), ClientIQ's middleware included.
+func drain(b *testing.B, pool *pgxpool.Pool, client *river.Client[pgx.Tx], args func(i int) river.JobArgs) {
+	b.Helper()
+	ctx := context.Background()
+	b.ResetTimer()
+	for start := 0; start < b.N; start += 1000 {
+		batch := make([]river.InsertManyParams, 0, 1000)
+		for i := start; i < min(start+1000, b.N); i++ {
+			batch = append(batch, river.InsertManyParams{Args: args(i)})
+		}
+		if _, err := client.InsertManyFast(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := client.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		var done, stuck int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state = 'completed'),
+			count(*) FILTER (WHERE state IN ('discarded', 'cancelled', 'retryable')) FROM public.river_job`).Scan(&done, &stuck); err != nil {
+			b.Fatal(err)
+		}
+		if stuck > 0 {
+			b.Fatalf("%d jobs failed", stuck)
+		}
+		if done >= b.N {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("only %d of %d jobs completed in 10 minutes", done, b.N)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "jobs/s")
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	_ = client.Stop(sctx)
+}
+
+// BenchmarkRiverNoop is River's own throughput on this machine: a job that
+// does nothing, worked by 100 workers of the default queue.
+func BenchmarkRiverNoop(b *testing.B) {
+	d := dbtest.New(b)
+	client, err := jobs.NewClient(d.Pool, jobs.Config{Logger: discard, DefaultWorkers: 100})
+	if err != nil {
+		b.Fatal(err)
+	}
+	drain(b, d.Pool, client, func(int) river.JobArgs { return jobs.NoopArgs{} })
+}
+
+// BenchmarkRiverSendEmail delivers rendered emails over SMTP into Mailpit
+// with 20 email workers.
+func BenchmarkRiverSendEmail(b *testing.B) {
+	d := dbtest.New(b)
+	mp := mailtest.Start(b)
+	sender, err := mail.NewSMTPSender(mail.SMTPConfig{URL: mp.SMTPURL(), From: "ClientIQ <bench@clientiq.test>"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	worker, err := mail.NewSendEmailWorker(mail.WorkerConfig{Sender: sender})
+	if err != nil {
+		b.Fatal(err)
+	}
+	workers := jobs.Register()
+	river.AddWorker(workers, worker)
+	client, err := jobs.NewClient(d.Pool, jobs.Config{Logger: discard, Workers: workers, EmailWorkers: 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	drain(b, d.Pool, client, func(i int) river.JobArgs {
+		return mail.SendEmailArgs{Template: mail.TemplatePasswordReset, To: fmt.Sprintf("user%d@bench.test", i), Locale: "en",
+			Data: map[string]string{"link": "https://bench.test/reset-password?token=t", "name": "Bench", "expires_at": "soon"}}
+	})
+}
