@@ -249,3 +249,26 @@ func nonEmptyLines(s string) []string {
 	}
 	return out
 }
+
+// createStaff runs `clientiq staff` and returns the generated password.
+func createStaff(t *testing.T, env testEnv, email string) string {
+	t.Helper()
+	res := runCLI(t, 30*time.Second, env, "staff", "--email", email, "--name", "Ops")
+	require.Zero(t, res.code, res.String())
+	for _, line := range strings.Split(res.stdout, "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "password:" {
+			return f[1]
+		}
+	}
+	t.Fatalf("no password printed: %s", res)
+	return ""
+}
+
+// login signs in on the platform host and returns the access token.
+func login(t *testing.T, s *server, email, password string) string {
+	t.Helper()
+	out := postGraphQL(t, s, `mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { accessToken } }`,
+		map[string]any{"e": email, "p": password})
+	require.Nil(t, out["errors"], "%v", out)
+	return out["data"].(map[string]any)["login"].(map[string]any)["accessToken"].(string)
+}

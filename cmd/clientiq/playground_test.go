@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/json"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -43,34 +41,12 @@ func TestPlaygroundModes(t *testing.T) {
 		t.Parallel()
 		db := dbtest.New(t)
 		env := newEnv(t, db.URL).with("PLAYGROUND", "staff", "JWT_SECRET", "k3J9x!Qp2Lw8Zr5Tv7Ym4Nb6Hc1Fd0Gs-_AaBbCcDdEe")
-		res := runCLI(t, 30*time.Second, env, "staff", "--email", "ops@clientiq.example", "--name", "Ops")
-		require.Zero(t, res.code, res.String())
-		var password string
-		for _, line := range strings.Split(res.stdout, "\n") {
-			if f := strings.Fields(line); len(f) >= 2 && f[0] == "password:" {
-				password = f[1]
-			}
-		}
-		require.NotEmpty(t, password, res.String())
+		password := createStaff(t, env, "ops@clientiq.example")
 
 		s := startServer(t, env)
 		require.Equal(t, http.StatusNotFound, get(t, s, ""), "anonymous")
 		require.Equal(t, http.StatusUnauthorized, get(t, s, "not-a-token"), "bad token")
 
-		body, _ := json.Marshal(map[string]any{"query": `mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { accessToken } }`,
-			"variables": map[string]any{"e": "ops@clientiq.example", "p": password}})
-		resp, err := (&http.Client{Timeout: 10 * time.Second}).Post(s.url("/graphql"), "application/json", strings.NewReader(string(body)))
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var out struct {
-			Data struct {
-				Login struct {
-					AccessToken string `json:"accessToken"`
-				} `json:"login"`
-			} `json:"data"`
-		}
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
-		require.NotEmpty(t, out.Data.Login.AccessToken)
-		require.Equal(t, http.StatusOK, get(t, s, out.Data.Login.AccessToken), "staff")
+		require.Equal(t, http.StatusOK, get(t, s, login(t, s, "ops@clientiq.example", password)), "staff")
 	})
 }
