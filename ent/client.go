@@ -18,6 +18,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/clientiq/clientiq/ent/auditevent"
 	"github.com/clientiq/clientiq/ent/dataitem"
+	"github.com/clientiq/clientiq/ent/demorequest"
 	"github.com/clientiq/clientiq/ent/domain"
 	"github.com/clientiq/clientiq/ent/invitation"
 	"github.com/clientiq/clientiq/ent/invoice"
@@ -50,6 +51,8 @@ type Client struct {
 	AuditEvent *AuditEventClient
 	// DataItem is the client for interacting with the DataItem builders.
 	DataItem *DataItemClient
+	// DemoRequest is the client for interacting with the DemoRequest builders.
+	DemoRequest *DemoRequestClient
 	// Domain is the client for interacting with the Domain builders.
 	Domain *DomainClient
 	// Invitation is the client for interacting with the Invitation builders.
@@ -97,6 +100,7 @@ func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.DataItem = NewDataItemClient(c.config)
+	c.DemoRequest = NewDemoRequestClient(c.config)
 	c.Domain = NewDomainClient(c.config)
 	c.Invitation = NewInvitationClient(c.config)
 	c.Invoice = NewInvoiceClient(c.config)
@@ -210,6 +214,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		config:        cfg,
 		AuditEvent:    NewAuditEventClient(cfg),
 		DataItem:      NewDataItemClient(cfg),
+		DemoRequest:   NewDemoRequestClient(cfg),
 		Domain:        NewDomainClient(cfg),
 		Invitation:    NewInvitationClient(cfg),
 		Invoice:       NewInvoiceClient(cfg),
@@ -248,6 +253,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		config:        cfg,
 		AuditEvent:    NewAuditEventClient(cfg),
 		DataItem:      NewDataItemClient(cfg),
+		DemoRequest:   NewDemoRequestClient(cfg),
 		Domain:        NewDomainClient(cfg),
 		Invitation:    NewInvitationClient(cfg),
 		Invoice:       NewInvoiceClient(cfg),
@@ -294,8 +300,8 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.AuditEvent, c.DataItem, c.Domain, c.Invitation, c.Invoice, c.InvoiceLine,
-		c.Member, c.Payment, c.Plan, c.Project, c.RefreshToken, c.Role,
+		c.AuditEvent, c.DataItem, c.DemoRequest, c.Domain, c.Invitation, c.Invoice,
+		c.InvoiceLine, c.Member, c.Payment, c.Plan, c.Project, c.RefreshToken, c.Role,
 		c.SandboxCharge, c.SchemaVersion, c.Subscription, c.Tenant, c.User,
 		c.UserToken, c.WebhookEvent,
 	} {
@@ -307,8 +313,8 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.AuditEvent, c.DataItem, c.Domain, c.Invitation, c.Invoice, c.InvoiceLine,
-		c.Member, c.Payment, c.Plan, c.Project, c.RefreshToken, c.Role,
+		c.AuditEvent, c.DataItem, c.DemoRequest, c.Domain, c.Invitation, c.Invoice,
+		c.InvoiceLine, c.Member, c.Payment, c.Plan, c.Project, c.RefreshToken, c.Role,
 		c.SandboxCharge, c.SchemaVersion, c.Subscription, c.Tenant, c.User,
 		c.UserToken, c.WebhookEvent,
 	} {
@@ -323,6 +329,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AuditEvent.mutate(ctx, m)
 	case *DataItemMutation:
 		return c.DataItem.mutate(ctx, m)
+	case *DemoRequestMutation:
+		return c.DemoRequest.mutate(ctx, m)
 	case *DomainMutation:
 		return c.Domain.mutate(ctx, m)
 	case *InvitationMutation:
@@ -644,6 +652,139 @@ func (c *DataItemClient) mutate(ctx context.Context, m *DataItemMutation) (Value
 		return (&DataItemDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown DataItem mutation op: %q", m.Op())
+	}
+}
+
+// DemoRequestClient is a client for the DemoRequest schema.
+type DemoRequestClient struct {
+	config
+}
+
+// NewDemoRequestClient returns a client for the DemoRequest from the given config.
+func NewDemoRequestClient(c config) *DemoRequestClient {
+	return &DemoRequestClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `demorequest.Hooks(f(g(h())))`.
+func (c *DemoRequestClient) Use(hooks ...Hook) {
+	c.hooks.DemoRequest = append(c.hooks.DemoRequest, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `demorequest.Intercept(f(g(h())))`.
+func (c *DemoRequestClient) Intercept(interceptors ...Interceptor) {
+	c.inters.DemoRequest = append(c.inters.DemoRequest, interceptors...)
+}
+
+// Create returns a builder for creating a DemoRequest entity.
+func (c *DemoRequestClient) Create() *DemoRequestCreate {
+	mutation := newDemoRequestMutation(c.config, OpCreate)
+	return &DemoRequestCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of DemoRequest entities.
+func (c *DemoRequestClient) CreateBulk(builders ...*DemoRequestCreate) *DemoRequestCreateBulk {
+	return &DemoRequestCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DemoRequestClient) MapCreateBulk(slice any, setFunc func(*DemoRequestCreate, int)) *DemoRequestCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DemoRequestCreateBulk{err: fmt.Errorf("calling to DemoRequestClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DemoRequestCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DemoRequestCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for DemoRequest.
+func (c *DemoRequestClient) Update() *DemoRequestUpdate {
+	mutation := newDemoRequestMutation(c.config, OpUpdate)
+	return &DemoRequestUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DemoRequestClient) UpdateOne(_m *DemoRequest) *DemoRequestUpdateOne {
+	mutation := newDemoRequestMutation(c.config, OpUpdateOne, withDemoRequest(_m))
+	return &DemoRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DemoRequestClient) UpdateOneID(id uuid.UUID) *DemoRequestUpdateOne {
+	mutation := newDemoRequestMutation(c.config, OpUpdateOne, withDemoRequestID(id))
+	return &DemoRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for DemoRequest.
+func (c *DemoRequestClient) Delete() *DemoRequestDelete {
+	mutation := newDemoRequestMutation(c.config, OpDelete)
+	return &DemoRequestDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DemoRequestClient) DeleteOne(_m *DemoRequest) *DemoRequestDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DemoRequestClient) DeleteOneID(id uuid.UUID) *DemoRequestDeleteOne {
+	builder := c.Delete().Where(demorequest.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DemoRequestDeleteOne{builder}
+}
+
+// Query returns a query builder for DemoRequest.
+func (c *DemoRequestClient) Query() *DemoRequestQuery {
+	return &DemoRequestQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDemoRequest},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a DemoRequest entity by its id.
+func (c *DemoRequestClient) Get(ctx context.Context, id uuid.UUID) (*DemoRequest, error) {
+	return c.Query().Where(demorequest.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DemoRequestClient) GetX(ctx context.Context, id uuid.UUID) *DemoRequest {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *DemoRequestClient) Hooks() []Hook {
+	return c.hooks.DemoRequest
+}
+
+// Interceptors returns the client interceptors.
+func (c *DemoRequestClient) Interceptors() []Interceptor {
+	return c.inters.DemoRequest
+}
+
+func (c *DemoRequestClient) mutate(ctx context.Context, m *DemoRequestMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DemoRequestCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DemoRequestUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DemoRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DemoRequestDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown DemoRequest mutation op: %q", m.Op())
 	}
 }
 
@@ -3120,14 +3261,15 @@ func (c *WebhookEventClient) mutate(ctx context.Context, m *WebhookEventMutation
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		AuditEvent, DataItem, Domain, Invitation, Invoice, InvoiceLine, Member, Payment,
-		Plan, Project, RefreshToken, Role, SandboxCharge, SchemaVersion, Subscription,
-		Tenant, User, UserToken, WebhookEvent []ent.Hook
+		AuditEvent, DataItem, DemoRequest, Domain, Invitation, Invoice, InvoiceLine,
+		Member, Payment, Plan, Project, RefreshToken, Role, SandboxCharge,
+		SchemaVersion, Subscription, Tenant, User, UserToken, WebhookEvent []ent.Hook
 	}
 	inters struct {
-		AuditEvent, DataItem, Domain, Invitation, Invoice, InvoiceLine, Member, Payment,
-		Plan, Project, RefreshToken, Role, SandboxCharge, SchemaVersion, Subscription,
-		Tenant, User, UserToken, WebhookEvent []ent.Interceptor
+		AuditEvent, DataItem, DemoRequest, Domain, Invitation, Invoice, InvoiceLine,
+		Member, Payment, Plan, Project, RefreshToken, Role, SandboxCharge,
+		SchemaVersion, Subscription, Tenant, User, UserToken,
+		WebhookEvent []ent.Interceptor
 	}
 )
 

@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/clientiq/clientiq/ent/auditevent"
 	"github.com/clientiq/clientiq/ent/dataitem"
+	"github.com/clientiq/clientiq/ent/demorequest"
 	"github.com/clientiq/clientiq/ent/domain"
 	"github.com/clientiq/clientiq/ent/invitation"
 	"github.com/clientiq/clientiq/ent/invoice"
@@ -93,6 +94,7 @@ func checkColumn(t, c string) error {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			auditevent.Table:    auditevent.ValidColumn,
 			dataitem.Table:      dataitem.ValidColumn,
+			demorequest.Table:   demorequest.ValidColumn,
 			domain.Table:        domain.ValidColumn,
 			invitation.Table:    invitation.ValidColumn,
 			invoice.Table:       invoice.ValidColumn,

@@ -12,6 +12,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/clientiq/clientiq/ent/auditevent"
 	"github.com/clientiq/clientiq/ent/dataitem"
+	"github.com/clientiq/clientiq/ent/demorequest"
 	"github.com/clientiq/clientiq/ent/domain"
 	"github.com/clientiq/clientiq/ent/invoice"
 	"github.com/clientiq/clientiq/ent/invoiceline"
@@ -278,6 +279,155 @@ func newDataItemPaginateArgs(rv map[string]any) *dataitemPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*DataItemWhereInput); ok {
 		args.opts = append(args.opts, WithDataItemFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *DemoRequestQuery) CollectFields(ctx context.Context, satisfies ...string) (*DemoRequestQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *DemoRequestQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(demorequest.Columns))
+		selectedFields = []string{demorequest.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[demorequest.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, demorequest.FieldCreatedAt)
+				fieldSeen[demorequest.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[demorequest.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, demorequest.FieldUpdatedAt)
+				fieldSeen[demorequest.FieldUpdatedAt] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[demorequest.FieldName]; !ok {
+				selectedFields = append(selectedFields, demorequest.FieldName)
+				fieldSeen[demorequest.FieldName] = struct{}{}
+			}
+		case "email":
+			if _, ok := fieldSeen[demorequest.FieldEmail]; !ok {
+				selectedFields = append(selectedFields, demorequest.FieldEmail)
+				fieldSeen[demorequest.FieldEmail] = struct{}{}
+			}
+		case "company":
+			if _, ok := fieldSeen[demorequest.FieldCompany]; !ok {
+				selectedFields = append(selectedFields, demorequest.FieldCompany)
+				fieldSeen[demorequest.FieldCompany] = struct{}{}
+			}
+		case "jobTitle":
+			if _, ok := fieldSeen[demorequest.FieldJobTitle]; !ok {
+				selectedFields = append(selectedFields, demorequest.FieldJobTitle)
+				fieldSeen[demorequest.FieldJobTitle] = struct{}{}
+			}
+		case "phone":
+			if _, ok := fieldSeen[demorequest.FieldPhone]; !ok {
+				selectedFields = append(selectedFields, demorequest.FieldPhone)
+				fieldSeen[demorequest.FieldPhone] = struct{}{}
+			}
+		case "companySize":
+			if _, ok := fieldSeen[demorequest.FieldCompanySize]; !ok {
+				selectedFields = append(selectedFields, demorequest.FieldCompanySize)
+				fieldSeen[demorequest.FieldCompanySize] = struct{}{}
+			}
+		case "message":
+			if _, ok := fieldSeen[demorequest.FieldMessage]; !ok {
+				selectedFields = append(selectedFields, demorequest.FieldMessage)
+				fieldSeen[demorequest.FieldMessage] = struct{}{}
+			}
+		case "locale":
+			if _, ok := fieldSeen[demorequest.FieldLocale]; !ok {
+				selectedFields = append(selectedFields, demorequest.FieldLocale)
+				fieldSeen[demorequest.FieldLocale] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[demorequest.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, demorequest.FieldStatus)
+				fieldSeen[demorequest.FieldStatus] = struct{}{}
+			}
+		case "handledBy":
+			if _, ok := fieldSeen[demorequest.FieldHandledBy]; !ok {
+				selectedFields = append(selectedFields, demorequest.FieldHandledBy)
+				fieldSeen[demorequest.FieldHandledBy] = struct{}{}
+			}
+		case "notes":
+			if _, ok := fieldSeen[demorequest.FieldNotes]; !ok {
+				selectedFields = append(selectedFields, demorequest.FieldNotes)
+				fieldSeen[demorequest.FieldNotes] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type demorequestPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []DemoRequestPaginateOption
+}
+
+func newDemoRequestPaginateArgs(rv map[string]any) *demorequestPaginateArgs {
+	args := &demorequestPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &DemoRequestOrder{Field: &DemoRequestOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithDemoRequestOrder(order))
+			}
+		case *DemoRequestOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithDemoRequestOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*DemoRequestWhereInput); ok {
+		args.opts = append(args.opts, WithDemoRequestFilter(v.Filter))
 	}
 	return args
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/clientiq/clientiq/ent/auditevent"
 	"github.com/clientiq/clientiq/ent/dataitem"
+	"github.com/clientiq/clientiq/ent/demorequest"
 	"github.com/clientiq/clientiq/ent/domain"
 	"github.com/clientiq/clientiq/ent/invoice"
 	"github.com/clientiq/clientiq/ent/invoiceline"
@@ -37,6 +38,11 @@ var dataitemImplementors = []string{"DataItem", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*DataItem) IsNode() {}
+
+var demorequestImplementors = []string{"DemoRequest", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*DemoRequest) IsNode() {}
 
 var domainImplementors = []string{"Domain", "Node"}
 
@@ -155,6 +161,15 @@ func (c *Client) noder(ctx context.Context, table string, id uuid.UUID) (Noder, 
 			Where(dataitem.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, dataitemImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case demorequest.Table:
+		query := c.DemoRequest.Query().
+			Where(demorequest.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, demorequestImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -333,6 +348,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []uuid.UUID) ([]N
 		query := c.DataItem.Query().
 			Where(dataitem.IDIn(ids...))
 		query, err := query.CollectFields(ctx, dataitemImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case demorequest.Table:
+		query := c.DemoRequest.Query().
+			Where(demorequest.IDIn(ids...))
+		query, err := query.CollectFields(ctx, demorequestImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/clientiq/clientiq/ent/auditevent"
 	"github.com/clientiq/clientiq/ent/dataitem"
+	"github.com/clientiq/clientiq/ent/demorequest"
 	"github.com/clientiq/clientiq/ent/domain"
 	"github.com/clientiq/clientiq/ent/invoice"
 	"github.com/clientiq/clientiq/ent/invoiceline"
@@ -714,6 +715,338 @@ func (_m *DataItem) ToEdge(order *DataItemOrder) *DataItemEdge {
 		order = DefaultDataItemOrder
 	}
 	return &DataItemEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// DemoRequestEdge is the edge representation of DemoRequest.
+type DemoRequestEdge struct {
+	Node   *DemoRequest `json:"node"`
+	Cursor Cursor       `json:"cursor"`
+}
+
+// DemoRequestConnection is the connection containing edges to DemoRequest.
+type DemoRequestConnection struct {
+	Edges      []*DemoRequestEdge `json:"edges"`
+	PageInfo   PageInfo           `json:"pageInfo"`
+	TotalCount int                `json:"totalCount"`
+}
+
+func (c *DemoRequestConnection) build(nodes []*DemoRequest, pager *demorequestPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *DemoRequest
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *DemoRequest {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *DemoRequest {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*DemoRequestEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &DemoRequestEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// DemoRequestPaginateOption enables pagination customization.
+type DemoRequestPaginateOption func(*demorequestPager) error
+
+// WithDemoRequestOrder configures pagination ordering.
+func WithDemoRequestOrder(order *DemoRequestOrder) DemoRequestPaginateOption {
+	if order == nil {
+		order = DefaultDemoRequestOrder
+	}
+	o := *order
+	return func(pager *demorequestPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultDemoRequestOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithDemoRequestFilter configures pagination filter.
+func WithDemoRequestFilter(filter func(*DemoRequestQuery) (*DemoRequestQuery, error)) DemoRequestPaginateOption {
+	return func(pager *demorequestPager) error {
+		if filter == nil {
+			return errors.New("DemoRequestQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type demorequestPager struct {
+	reverse bool
+	order   *DemoRequestOrder
+	filter  func(*DemoRequestQuery) (*DemoRequestQuery, error)
+}
+
+func newDemoRequestPager(opts []DemoRequestPaginateOption, reverse bool) (*demorequestPager, error) {
+	pager := &demorequestPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultDemoRequestOrder
+	}
+	return pager, nil
+}
+
+func (p *demorequestPager) applyFilter(query *DemoRequestQuery) (*DemoRequestQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *demorequestPager) toCursor(_m *DemoRequest) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *demorequestPager) applyCursors(query *DemoRequestQuery, after, before *Cursor) (*DemoRequestQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultDemoRequestOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *demorequestPager) applyOrder(query *DemoRequestQuery) *DemoRequestQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultDemoRequestOrder.Field {
+		query = query.Order(DefaultDemoRequestOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *demorequestPager) orderExpr(query *DemoRequestQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultDemoRequestOrder.Field {
+			b.Comma().Ident(DefaultDemoRequestOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to DemoRequest.
+func (_m *DemoRequestQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...DemoRequestPaginateOption,
+) (*DemoRequestConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newDemoRequestPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &DemoRequestConnection{Edges: []*DemoRequestEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// DemoRequestOrderFieldCreatedAt orders DemoRequest by created_at.
+	DemoRequestOrderFieldCreatedAt = &DemoRequestOrderField{
+		Value: func(_m *DemoRequest) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: demorequest.FieldCreatedAt,
+		toTerm: demorequest.ByCreatedAt,
+		toCursor: func(_m *DemoRequest) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// DemoRequestOrderFieldUpdatedAt orders DemoRequest by updated_at.
+	DemoRequestOrderFieldUpdatedAt = &DemoRequestOrderField{
+		Value: func(_m *DemoRequest) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: demorequest.FieldUpdatedAt,
+		toTerm: demorequest.ByUpdatedAt,
+		toCursor: func(_m *DemoRequest) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+	// DemoRequestOrderFieldStatus orders DemoRequest by status.
+	DemoRequestOrderFieldStatus = &DemoRequestOrderField{
+		Value: func(_m *DemoRequest) (ent.Value, error) {
+			return _m.Status, nil
+		},
+		column: demorequest.FieldStatus,
+		toTerm: demorequest.ByStatus,
+		toCursor: func(_m *DemoRequest) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Status,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f DemoRequestOrderField) String() string {
+	var str string
+	switch f.column {
+	case DemoRequestOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case DemoRequestOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	case DemoRequestOrderFieldStatus.column:
+		str = "STATUS"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f DemoRequestOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *DemoRequestOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("DemoRequestOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *DemoRequestOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *DemoRequestOrderFieldUpdatedAt
+	case "STATUS":
+		*f = *DemoRequestOrderFieldStatus
+	default:
+		return fmt.Errorf("%s is not a valid DemoRequestOrderField", str)
+	}
+	return nil
+}
+
+// DemoRequestOrderField defines the ordering field of DemoRequest.
+type DemoRequestOrderField struct {
+	// Value extracts the ordering value from the given DemoRequest.
+	Value    func(*DemoRequest) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) demorequest.OrderOption
+	toCursor func(*DemoRequest) Cursor
+}
+
+// DemoRequestOrder defines the ordering of DemoRequest.
+type DemoRequestOrder struct {
+	Direction OrderDirection         `json:"direction"`
+	Field     *DemoRequestOrderField `json:"field"`
+}
+
+// DefaultDemoRequestOrder is the default ordering of DemoRequest.
+var DefaultDemoRequestOrder = &DemoRequestOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &DemoRequestOrderField{
+		Value: func(_m *DemoRequest) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: demorequest.FieldID,
+		toTerm: demorequest.ByID,
+		toCursor: func(_m *DemoRequest) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts DemoRequest into DemoRequestEdge.
+func (_m *DemoRequest) ToEdge(order *DemoRequestOrder) *DemoRequestEdge {
+	if order == nil {
+		order = DefaultDemoRequestOrder
+	}
+	return &DemoRequestEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/clientiq/clientiq/ent/auditevent"
 	"github.com/clientiq/clientiq/ent/dataitem"
+	"github.com/clientiq/clientiq/ent/demorequest"
 	"github.com/clientiq/clientiq/ent/domain"
 	"github.com/clientiq/clientiq/ent/invoice"
 	"github.com/clientiq/clientiq/ent/predicate"
@@ -812,6 +813,636 @@ func (i *DataItemWhereInput) P() (predicate.DataItem, error) {
 		return predicates[0], nil
 	default:
 		return dataitem.And(predicates...), nil
+	}
+}
+
+// DemoRequestWhereInput represents a where input for filtering DemoRequest queries.
+type DemoRequestWhereInput struct {
+	Predicates []predicate.DemoRequest  `json:"-"`
+	Not        *DemoRequestWhereInput   `json:"not,omitempty"`
+	Or         []*DemoRequestWhereInput `json:"or,omitempty"`
+	And        []*DemoRequestWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *uuid.UUID  `json:"id,omitempty"`
+	IDNEQ   *uuid.UUID  `json:"idNEQ,omitempty"`
+	IDIn    []uuid.UUID `json:"idIn,omitempty"`
+	IDNotIn []uuid.UUID `json:"idNotIn,omitempty"`
+	IDGT    *uuid.UUID  `json:"idGT,omitempty"`
+	IDGTE   *uuid.UUID  `json:"idGTE,omitempty"`
+	IDLT    *uuid.UUID  `json:"idLT,omitempty"`
+	IDLTE   *uuid.UUID  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "name" field predicates.
+	Name             *string  `json:"name,omitempty"`
+	NameNEQ          *string  `json:"nameNEQ,omitempty"`
+	NameIn           []string `json:"nameIn,omitempty"`
+	NameNotIn        []string `json:"nameNotIn,omitempty"`
+	NameGT           *string  `json:"nameGT,omitempty"`
+	NameGTE          *string  `json:"nameGTE,omitempty"`
+	NameLT           *string  `json:"nameLT,omitempty"`
+	NameLTE          *string  `json:"nameLTE,omitempty"`
+	NameContains     *string  `json:"nameContains,omitempty"`
+	NameHasPrefix    *string  `json:"nameHasPrefix,omitempty"`
+	NameHasSuffix    *string  `json:"nameHasSuffix,omitempty"`
+	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
+	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
+
+	// "email" field predicates.
+	Email             *string  `json:"email,omitempty"`
+	EmailNEQ          *string  `json:"emailNEQ,omitempty"`
+	EmailIn           []string `json:"emailIn,omitempty"`
+	EmailNotIn        []string `json:"emailNotIn,omitempty"`
+	EmailGT           *string  `json:"emailGT,omitempty"`
+	EmailGTE          *string  `json:"emailGTE,omitempty"`
+	EmailLT           *string  `json:"emailLT,omitempty"`
+	EmailLTE          *string  `json:"emailLTE,omitempty"`
+	EmailContains     *string  `json:"emailContains,omitempty"`
+	EmailHasPrefix    *string  `json:"emailHasPrefix,omitempty"`
+	EmailHasSuffix    *string  `json:"emailHasSuffix,omitempty"`
+	EmailEqualFold    *string  `json:"emailEqualFold,omitempty"`
+	EmailContainsFold *string  `json:"emailContainsFold,omitempty"`
+
+	// "company" field predicates.
+	Company             *string  `json:"company,omitempty"`
+	CompanyNEQ          *string  `json:"companyNEQ,omitempty"`
+	CompanyIn           []string `json:"companyIn,omitempty"`
+	CompanyNotIn        []string `json:"companyNotIn,omitempty"`
+	CompanyGT           *string  `json:"companyGT,omitempty"`
+	CompanyGTE          *string  `json:"companyGTE,omitempty"`
+	CompanyLT           *string  `json:"companyLT,omitempty"`
+	CompanyLTE          *string  `json:"companyLTE,omitempty"`
+	CompanyContains     *string  `json:"companyContains,omitempty"`
+	CompanyHasPrefix    *string  `json:"companyHasPrefix,omitempty"`
+	CompanyHasSuffix    *string  `json:"companyHasSuffix,omitempty"`
+	CompanyEqualFold    *string  `json:"companyEqualFold,omitempty"`
+	CompanyContainsFold *string  `json:"companyContainsFold,omitempty"`
+
+	// "job_title" field predicates.
+	JobTitle             *string  `json:"jobTitle,omitempty"`
+	JobTitleNEQ          *string  `json:"jobTitleNEQ,omitempty"`
+	JobTitleIn           []string `json:"jobTitleIn,omitempty"`
+	JobTitleNotIn        []string `json:"jobTitleNotIn,omitempty"`
+	JobTitleGT           *string  `json:"jobTitleGT,omitempty"`
+	JobTitleGTE          *string  `json:"jobTitleGTE,omitempty"`
+	JobTitleLT           *string  `json:"jobTitleLT,omitempty"`
+	JobTitleLTE          *string  `json:"jobTitleLTE,omitempty"`
+	JobTitleContains     *string  `json:"jobTitleContains,omitempty"`
+	JobTitleHasPrefix    *string  `json:"jobTitleHasPrefix,omitempty"`
+	JobTitleHasSuffix    *string  `json:"jobTitleHasSuffix,omitempty"`
+	JobTitleEqualFold    *string  `json:"jobTitleEqualFold,omitempty"`
+	JobTitleContainsFold *string  `json:"jobTitleContainsFold,omitempty"`
+
+	// "phone" field predicates.
+	Phone             *string  `json:"phone,omitempty"`
+	PhoneNEQ          *string  `json:"phoneNEQ,omitempty"`
+	PhoneIn           []string `json:"phoneIn,omitempty"`
+	PhoneNotIn        []string `json:"phoneNotIn,omitempty"`
+	PhoneGT           *string  `json:"phoneGT,omitempty"`
+	PhoneGTE          *string  `json:"phoneGTE,omitempty"`
+	PhoneLT           *string  `json:"phoneLT,omitempty"`
+	PhoneLTE          *string  `json:"phoneLTE,omitempty"`
+	PhoneContains     *string  `json:"phoneContains,omitempty"`
+	PhoneHasPrefix    *string  `json:"phoneHasPrefix,omitempty"`
+	PhoneHasSuffix    *string  `json:"phoneHasSuffix,omitempty"`
+	PhoneEqualFold    *string  `json:"phoneEqualFold,omitempty"`
+	PhoneContainsFold *string  `json:"phoneContainsFold,omitempty"`
+
+	// "company_size" field predicates.
+	CompanySize             *string  `json:"companySize,omitempty"`
+	CompanySizeNEQ          *string  `json:"companySizeNEQ,omitempty"`
+	CompanySizeIn           []string `json:"companySizeIn,omitempty"`
+	CompanySizeNotIn        []string `json:"companySizeNotIn,omitempty"`
+	CompanySizeGT           *string  `json:"companySizeGT,omitempty"`
+	CompanySizeGTE          *string  `json:"companySizeGTE,omitempty"`
+	CompanySizeLT           *string  `json:"companySizeLT,omitempty"`
+	CompanySizeLTE          *string  `json:"companySizeLTE,omitempty"`
+	CompanySizeContains     *string  `json:"companySizeContains,omitempty"`
+	CompanySizeHasPrefix    *string  `json:"companySizeHasPrefix,omitempty"`
+	CompanySizeHasSuffix    *string  `json:"companySizeHasSuffix,omitempty"`
+	CompanySizeEqualFold    *string  `json:"companySizeEqualFold,omitempty"`
+	CompanySizeContainsFold *string  `json:"companySizeContainsFold,omitempty"`
+
+	// "locale" field predicates.
+	Locale             *string  `json:"locale,omitempty"`
+	LocaleNEQ          *string  `json:"localeNEQ,omitempty"`
+	LocaleIn           []string `json:"localeIn,omitempty"`
+	LocaleNotIn        []string `json:"localeNotIn,omitempty"`
+	LocaleGT           *string  `json:"localeGT,omitempty"`
+	LocaleGTE          *string  `json:"localeGTE,omitempty"`
+	LocaleLT           *string  `json:"localeLT,omitempty"`
+	LocaleLTE          *string  `json:"localeLTE,omitempty"`
+	LocaleContains     *string  `json:"localeContains,omitempty"`
+	LocaleHasPrefix    *string  `json:"localeHasPrefix,omitempty"`
+	LocaleHasSuffix    *string  `json:"localeHasSuffix,omitempty"`
+	LocaleEqualFold    *string  `json:"localeEqualFold,omitempty"`
+	LocaleContainsFold *string  `json:"localeContainsFold,omitempty"`
+
+	// "status" field predicates.
+	Status      *demorequest.Status  `json:"status,omitempty"`
+	StatusNEQ   *demorequest.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []demorequest.Status `json:"statusIn,omitempty"`
+	StatusNotIn []demorequest.Status `json:"statusNotIn,omitempty"`
+
+	// "handled_by" field predicates.
+	HandledBy       *uuid.UUID  `json:"handledBy,omitempty"`
+	HandledByNEQ    *uuid.UUID  `json:"handledByNEQ,omitempty"`
+	HandledByIn     []uuid.UUID `json:"handledByIn,omitempty"`
+	HandledByNotIn  []uuid.UUID `json:"handledByNotIn,omitempty"`
+	HandledByGT     *uuid.UUID  `json:"handledByGT,omitempty"`
+	HandledByGTE    *uuid.UUID  `json:"handledByGTE,omitempty"`
+	HandledByLT     *uuid.UUID  `json:"handledByLT,omitempty"`
+	HandledByLTE    *uuid.UUID  `json:"handledByLTE,omitempty"`
+	HandledByIsNil  bool        `json:"handledByIsNil,omitempty"`
+	HandledByNotNil bool        `json:"handledByNotNil,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *DemoRequestWhereInput) AddPredicates(predicates ...predicate.DemoRequest) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the DemoRequestWhereInput filter on the DemoRequestQuery builder.
+func (i *DemoRequestWhereInput) Filter(q *DemoRequestQuery) (*DemoRequestQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyDemoRequestWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyDemoRequestWhereInput is returned in case the DemoRequestWhereInput is empty.
+var ErrEmptyDemoRequestWhereInput = errors.New("ent: empty predicate DemoRequestWhereInput")
+
+// P returns a predicate for filtering demorequests.
+// An error is returned if the input is empty or invalid.
+func (i *DemoRequestWhereInput) P() (predicate.DemoRequest, error) {
+	var predicates []predicate.DemoRequest
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, demorequest.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.DemoRequest, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, demorequest.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.DemoRequest, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, demorequest.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, demorequest.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, demorequest.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, demorequest.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, demorequest.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, demorequest.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, demorequest.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, demorequest.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, demorequest.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, demorequest.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, demorequest.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, demorequest.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, demorequest.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, demorequest.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, demorequest.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, demorequest.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, demorequest.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, demorequest.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, demorequest.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, demorequest.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, demorequest.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, demorequest.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, demorequest.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, demorequest.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, demorequest.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.Name != nil {
+		predicates = append(predicates, demorequest.NameEQ(*i.Name))
+	}
+	if i.NameNEQ != nil {
+		predicates = append(predicates, demorequest.NameNEQ(*i.NameNEQ))
+	}
+	if len(i.NameIn) > 0 {
+		predicates = append(predicates, demorequest.NameIn(i.NameIn...))
+	}
+	if len(i.NameNotIn) > 0 {
+		predicates = append(predicates, demorequest.NameNotIn(i.NameNotIn...))
+	}
+	if i.NameGT != nil {
+		predicates = append(predicates, demorequest.NameGT(*i.NameGT))
+	}
+	if i.NameGTE != nil {
+		predicates = append(predicates, demorequest.NameGTE(*i.NameGTE))
+	}
+	if i.NameLT != nil {
+		predicates = append(predicates, demorequest.NameLT(*i.NameLT))
+	}
+	if i.NameLTE != nil {
+		predicates = append(predicates, demorequest.NameLTE(*i.NameLTE))
+	}
+	if i.NameContains != nil {
+		predicates = append(predicates, demorequest.NameContains(*i.NameContains))
+	}
+	if i.NameHasPrefix != nil {
+		predicates = append(predicates, demorequest.NameHasPrefix(*i.NameHasPrefix))
+	}
+	if i.NameHasSuffix != nil {
+		predicates = append(predicates, demorequest.NameHasSuffix(*i.NameHasSuffix))
+	}
+	if i.NameEqualFold != nil {
+		predicates = append(predicates, demorequest.NameEqualFold(*i.NameEqualFold))
+	}
+	if i.NameContainsFold != nil {
+		predicates = append(predicates, demorequest.NameContainsFold(*i.NameContainsFold))
+	}
+	if i.Email != nil {
+		predicates = append(predicates, demorequest.EmailEQ(*i.Email))
+	}
+	if i.EmailNEQ != nil {
+		predicates = append(predicates, demorequest.EmailNEQ(*i.EmailNEQ))
+	}
+	if len(i.EmailIn) > 0 {
+		predicates = append(predicates, demorequest.EmailIn(i.EmailIn...))
+	}
+	if len(i.EmailNotIn) > 0 {
+		predicates = append(predicates, demorequest.EmailNotIn(i.EmailNotIn...))
+	}
+	if i.EmailGT != nil {
+		predicates = append(predicates, demorequest.EmailGT(*i.EmailGT))
+	}
+	if i.EmailGTE != nil {
+		predicates = append(predicates, demorequest.EmailGTE(*i.EmailGTE))
+	}
+	if i.EmailLT != nil {
+		predicates = append(predicates, demorequest.EmailLT(*i.EmailLT))
+	}
+	if i.EmailLTE != nil {
+		predicates = append(predicates, demorequest.EmailLTE(*i.EmailLTE))
+	}
+	if i.EmailContains != nil {
+		predicates = append(predicates, demorequest.EmailContains(*i.EmailContains))
+	}
+	if i.EmailHasPrefix != nil {
+		predicates = append(predicates, demorequest.EmailHasPrefix(*i.EmailHasPrefix))
+	}
+	if i.EmailHasSuffix != nil {
+		predicates = append(predicates, demorequest.EmailHasSuffix(*i.EmailHasSuffix))
+	}
+	if i.EmailEqualFold != nil {
+		predicates = append(predicates, demorequest.EmailEqualFold(*i.EmailEqualFold))
+	}
+	if i.EmailContainsFold != nil {
+		predicates = append(predicates, demorequest.EmailContainsFold(*i.EmailContainsFold))
+	}
+	if i.Company != nil {
+		predicates = append(predicates, demorequest.CompanyEQ(*i.Company))
+	}
+	if i.CompanyNEQ != nil {
+		predicates = append(predicates, demorequest.CompanyNEQ(*i.CompanyNEQ))
+	}
+	if len(i.CompanyIn) > 0 {
+		predicates = append(predicates, demorequest.CompanyIn(i.CompanyIn...))
+	}
+	if len(i.CompanyNotIn) > 0 {
+		predicates = append(predicates, demorequest.CompanyNotIn(i.CompanyNotIn...))
+	}
+	if i.CompanyGT != nil {
+		predicates = append(predicates, demorequest.CompanyGT(*i.CompanyGT))
+	}
+	if i.CompanyGTE != nil {
+		predicates = append(predicates, demorequest.CompanyGTE(*i.CompanyGTE))
+	}
+	if i.CompanyLT != nil {
+		predicates = append(predicates, demorequest.CompanyLT(*i.CompanyLT))
+	}
+	if i.CompanyLTE != nil {
+		predicates = append(predicates, demorequest.CompanyLTE(*i.CompanyLTE))
+	}
+	if i.CompanyContains != nil {
+		predicates = append(predicates, demorequest.CompanyContains(*i.CompanyContains))
+	}
+	if i.CompanyHasPrefix != nil {
+		predicates = append(predicates, demorequest.CompanyHasPrefix(*i.CompanyHasPrefix))
+	}
+	if i.CompanyHasSuffix != nil {
+		predicates = append(predicates, demorequest.CompanyHasSuffix(*i.CompanyHasSuffix))
+	}
+	if i.CompanyEqualFold != nil {
+		predicates = append(predicates, demorequest.CompanyEqualFold(*i.CompanyEqualFold))
+	}
+	if i.CompanyContainsFold != nil {
+		predicates = append(predicates, demorequest.CompanyContainsFold(*i.CompanyContainsFold))
+	}
+	if i.JobTitle != nil {
+		predicates = append(predicates, demorequest.JobTitleEQ(*i.JobTitle))
+	}
+	if i.JobTitleNEQ != nil {
+		predicates = append(predicates, demorequest.JobTitleNEQ(*i.JobTitleNEQ))
+	}
+	if len(i.JobTitleIn) > 0 {
+		predicates = append(predicates, demorequest.JobTitleIn(i.JobTitleIn...))
+	}
+	if len(i.JobTitleNotIn) > 0 {
+		predicates = append(predicates, demorequest.JobTitleNotIn(i.JobTitleNotIn...))
+	}
+	if i.JobTitleGT != nil {
+		predicates = append(predicates, demorequest.JobTitleGT(*i.JobTitleGT))
+	}
+	if i.JobTitleGTE != nil {
+		predicates = append(predicates, demorequest.JobTitleGTE(*i.JobTitleGTE))
+	}
+	if i.JobTitleLT != nil {
+		predicates = append(predicates, demorequest.JobTitleLT(*i.JobTitleLT))
+	}
+	if i.JobTitleLTE != nil {
+		predicates = append(predicates, demorequest.JobTitleLTE(*i.JobTitleLTE))
+	}
+	if i.JobTitleContains != nil {
+		predicates = append(predicates, demorequest.JobTitleContains(*i.JobTitleContains))
+	}
+	if i.JobTitleHasPrefix != nil {
+		predicates = append(predicates, demorequest.JobTitleHasPrefix(*i.JobTitleHasPrefix))
+	}
+	if i.JobTitleHasSuffix != nil {
+		predicates = append(predicates, demorequest.JobTitleHasSuffix(*i.JobTitleHasSuffix))
+	}
+	if i.JobTitleEqualFold != nil {
+		predicates = append(predicates, demorequest.JobTitleEqualFold(*i.JobTitleEqualFold))
+	}
+	if i.JobTitleContainsFold != nil {
+		predicates = append(predicates, demorequest.JobTitleContainsFold(*i.JobTitleContainsFold))
+	}
+	if i.Phone != nil {
+		predicates = append(predicates, demorequest.PhoneEQ(*i.Phone))
+	}
+	if i.PhoneNEQ != nil {
+		predicates = append(predicates, demorequest.PhoneNEQ(*i.PhoneNEQ))
+	}
+	if len(i.PhoneIn) > 0 {
+		predicates = append(predicates, demorequest.PhoneIn(i.PhoneIn...))
+	}
+	if len(i.PhoneNotIn) > 0 {
+		predicates = append(predicates, demorequest.PhoneNotIn(i.PhoneNotIn...))
+	}
+	if i.PhoneGT != nil {
+		predicates = append(predicates, demorequest.PhoneGT(*i.PhoneGT))
+	}
+	if i.PhoneGTE != nil {
+		predicates = append(predicates, demorequest.PhoneGTE(*i.PhoneGTE))
+	}
+	if i.PhoneLT != nil {
+		predicates = append(predicates, demorequest.PhoneLT(*i.PhoneLT))
+	}
+	if i.PhoneLTE != nil {
+		predicates = append(predicates, demorequest.PhoneLTE(*i.PhoneLTE))
+	}
+	if i.PhoneContains != nil {
+		predicates = append(predicates, demorequest.PhoneContains(*i.PhoneContains))
+	}
+	if i.PhoneHasPrefix != nil {
+		predicates = append(predicates, demorequest.PhoneHasPrefix(*i.PhoneHasPrefix))
+	}
+	if i.PhoneHasSuffix != nil {
+		predicates = append(predicates, demorequest.PhoneHasSuffix(*i.PhoneHasSuffix))
+	}
+	if i.PhoneEqualFold != nil {
+		predicates = append(predicates, demorequest.PhoneEqualFold(*i.PhoneEqualFold))
+	}
+	if i.PhoneContainsFold != nil {
+		predicates = append(predicates, demorequest.PhoneContainsFold(*i.PhoneContainsFold))
+	}
+	if i.CompanySize != nil {
+		predicates = append(predicates, demorequest.CompanySizeEQ(*i.CompanySize))
+	}
+	if i.CompanySizeNEQ != nil {
+		predicates = append(predicates, demorequest.CompanySizeNEQ(*i.CompanySizeNEQ))
+	}
+	if len(i.CompanySizeIn) > 0 {
+		predicates = append(predicates, demorequest.CompanySizeIn(i.CompanySizeIn...))
+	}
+	if len(i.CompanySizeNotIn) > 0 {
+		predicates = append(predicates, demorequest.CompanySizeNotIn(i.CompanySizeNotIn...))
+	}
+	if i.CompanySizeGT != nil {
+		predicates = append(predicates, demorequest.CompanySizeGT(*i.CompanySizeGT))
+	}
+	if i.CompanySizeGTE != nil {
+		predicates = append(predicates, demorequest.CompanySizeGTE(*i.CompanySizeGTE))
+	}
+	if i.CompanySizeLT != nil {
+		predicates = append(predicates, demorequest.CompanySizeLT(*i.CompanySizeLT))
+	}
+	if i.CompanySizeLTE != nil {
+		predicates = append(predicates, demorequest.CompanySizeLTE(*i.CompanySizeLTE))
+	}
+	if i.CompanySizeContains != nil {
+		predicates = append(predicates, demorequest.CompanySizeContains(*i.CompanySizeContains))
+	}
+	if i.CompanySizeHasPrefix != nil {
+		predicates = append(predicates, demorequest.CompanySizeHasPrefix(*i.CompanySizeHasPrefix))
+	}
+	if i.CompanySizeHasSuffix != nil {
+		predicates = append(predicates, demorequest.CompanySizeHasSuffix(*i.CompanySizeHasSuffix))
+	}
+	if i.CompanySizeEqualFold != nil {
+		predicates = append(predicates, demorequest.CompanySizeEqualFold(*i.CompanySizeEqualFold))
+	}
+	if i.CompanySizeContainsFold != nil {
+		predicates = append(predicates, demorequest.CompanySizeContainsFold(*i.CompanySizeContainsFold))
+	}
+	if i.Locale != nil {
+		predicates = append(predicates, demorequest.LocaleEQ(*i.Locale))
+	}
+	if i.LocaleNEQ != nil {
+		predicates = append(predicates, demorequest.LocaleNEQ(*i.LocaleNEQ))
+	}
+	if len(i.LocaleIn) > 0 {
+		predicates = append(predicates, demorequest.LocaleIn(i.LocaleIn...))
+	}
+	if len(i.LocaleNotIn) > 0 {
+		predicates = append(predicates, demorequest.LocaleNotIn(i.LocaleNotIn...))
+	}
+	if i.LocaleGT != nil {
+		predicates = append(predicates, demorequest.LocaleGT(*i.LocaleGT))
+	}
+	if i.LocaleGTE != nil {
+		predicates = append(predicates, demorequest.LocaleGTE(*i.LocaleGTE))
+	}
+	if i.LocaleLT != nil {
+		predicates = append(predicates, demorequest.LocaleLT(*i.LocaleLT))
+	}
+	if i.LocaleLTE != nil {
+		predicates = append(predicates, demorequest.LocaleLTE(*i.LocaleLTE))
+	}
+	if i.LocaleContains != nil {
+		predicates = append(predicates, demorequest.LocaleContains(*i.LocaleContains))
+	}
+	if i.LocaleHasPrefix != nil {
+		predicates = append(predicates, demorequest.LocaleHasPrefix(*i.LocaleHasPrefix))
+	}
+	if i.LocaleHasSuffix != nil {
+		predicates = append(predicates, demorequest.LocaleHasSuffix(*i.LocaleHasSuffix))
+	}
+	if i.LocaleEqualFold != nil {
+		predicates = append(predicates, demorequest.LocaleEqualFold(*i.LocaleEqualFold))
+	}
+	if i.LocaleContainsFold != nil {
+		predicates = append(predicates, demorequest.LocaleContainsFold(*i.LocaleContainsFold))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, demorequest.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, demorequest.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, demorequest.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, demorequest.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.HandledBy != nil {
+		predicates = append(predicates, demorequest.HandledByEQ(*i.HandledBy))
+	}
+	if i.HandledByNEQ != nil {
+		predicates = append(predicates, demorequest.HandledByNEQ(*i.HandledByNEQ))
+	}
+	if len(i.HandledByIn) > 0 {
+		predicates = append(predicates, demorequest.HandledByIn(i.HandledByIn...))
+	}
+	if len(i.HandledByNotIn) > 0 {
+		predicates = append(predicates, demorequest.HandledByNotIn(i.HandledByNotIn...))
+	}
+	if i.HandledByGT != nil {
+		predicates = append(predicates, demorequest.HandledByGT(*i.HandledByGT))
+	}
+	if i.HandledByGTE != nil {
+		predicates = append(predicates, demorequest.HandledByGTE(*i.HandledByGTE))
+	}
+	if i.HandledByLT != nil {
+		predicates = append(predicates, demorequest.HandledByLT(*i.HandledByLT))
+	}
+	if i.HandledByLTE != nil {
+		predicates = append(predicates, demorequest.HandledByLTE(*i.HandledByLTE))
+	}
+	if i.HandledByIsNil {
+		predicates = append(predicates, demorequest.HandledByIsNil())
+	}
+	if i.HandledByNotNil {
+		predicates = append(predicates, demorequest.HandledByNotNil())
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyDemoRequestWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return demorequest.And(predicates...), nil
 	}
 }
 

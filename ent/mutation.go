@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/clientiq/clientiq/ent/auditevent"
 	"github.com/clientiq/clientiq/ent/dataitem"
+	"github.com/clientiq/clientiq/ent/demorequest"
 	"github.com/clientiq/clientiq/ent/domain"
 	"github.com/clientiq/clientiq/ent/invitation"
 	"github.com/clientiq/clientiq/ent/invoice"
@@ -45,6 +46,7 @@ const (
 	// Node types.
 	TypeAuditEvent    = "AuditEvent"
 	TypeDataItem      = "DataItem"
+	TypeDemoRequest   = "DemoRequest"
 	TypeDomain        = "Domain"
 	TypeInvitation    = "Invitation"
 	TypeInvoice       = "Invoice"
@@ -1600,6 +1602,1116 @@ func (m *DataItemMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown DataItem edge %s", name)
+}
+
+// DemoRequestMutation represents an operation that mutates the DemoRequest nodes in the graph.
+type DemoRequestMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *uuid.UUID
+	created_at    *time.Time
+	updated_at    *time.Time
+	name          *string
+	email         *string
+	company       *string
+	job_title     *string
+	phone         *string
+	company_size  *string
+	message       *string
+	locale        *string
+	status        *demorequest.Status
+	handled_by    *uuid.UUID
+	notes         *string
+	source_ip     *string
+	user_agent    *string
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*DemoRequest, error)
+	predicates    []predicate.DemoRequest
+}
+
+var _ ent.Mutation = (*DemoRequestMutation)(nil)
+
+// demorequestOption allows management of the mutation configuration using functional options.
+type demorequestOption func(*DemoRequestMutation)
+
+// newDemoRequestMutation creates new mutation for the DemoRequest entity.
+func newDemoRequestMutation(c config, op Op, opts ...demorequestOption) *DemoRequestMutation {
+	m := &DemoRequestMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDemoRequest,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDemoRequestID sets the ID field of the mutation.
+func withDemoRequestID(id uuid.UUID) demorequestOption {
+	return func(m *DemoRequestMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *DemoRequest
+		)
+		m.oldValue = func(ctx context.Context) (*DemoRequest, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().DemoRequest.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDemoRequest sets the old DemoRequest of the mutation.
+func withDemoRequest(node *DemoRequest) demorequestOption {
+	return func(m *DemoRequestMutation) {
+		m.oldValue = func(context.Context) (*DemoRequest, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DemoRequestMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DemoRequestMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of DemoRequest entities.
+func (m *DemoRequestMutation) SetID(id uuid.UUID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DemoRequestMutation) ID() (id uuid.UUID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DemoRequestMutation) IDs(ctx context.Context) ([]uuid.UUID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []uuid.UUID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().DemoRequest.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *DemoRequestMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *DemoRequestMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the DemoRequest entity.
+// If the DemoRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DemoRequestMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *DemoRequestMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *DemoRequestMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *DemoRequestMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the DemoRequest entity.
+// If the DemoRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DemoRequestMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *DemoRequestMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetName sets the "name" field.
+func (m *DemoRequestMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *DemoRequestMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the DemoRequest entity.
+// If the DemoRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DemoRequestMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *DemoRequestMutation) ResetName() {
+	m.name = nil
+}
+
+// SetEmail sets the "email" field.
+func (m *DemoRequestMutation) SetEmail(s string) {
+	m.email = &s
+}
+
+// Email returns the value of the "email" field in the mutation.
+func (m *DemoRequestMutation) Email() (r string, exists bool) {
+	v := m.email
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmail returns the old "email" field's value of the DemoRequest entity.
+// If the DemoRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DemoRequestMutation) OldEmail(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmail: %w", err)
+	}
+	return oldValue.Email, nil
+}
+
+// ResetEmail resets all changes to the "email" field.
+func (m *DemoRequestMutation) ResetEmail() {
+	m.email = nil
+}
+
+// SetCompany sets the "company" field.
+func (m *DemoRequestMutation) SetCompany(s string) {
+	m.company = &s
+}
+
+// Company returns the value of the "company" field in the mutation.
+func (m *DemoRequestMutation) Company() (r string, exists bool) {
+	v := m.company
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCompany returns the old "company" field's value of the DemoRequest entity.
+// If the DemoRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DemoRequestMutation) OldCompany(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCompany is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCompany requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCompany: %w", err)
+	}
+	return oldValue.Company, nil
+}
+
+// ResetCompany resets all changes to the "company" field.
+func (m *DemoRequestMutation) ResetCompany() {
+	m.company = nil
+}
+
+// SetJobTitle sets the "job_title" field.
+func (m *DemoRequestMutation) SetJobTitle(s string) {
+	m.job_title = &s
+}
+
+// JobTitle returns the value of the "job_title" field in the mutation.
+func (m *DemoRequestMutation) JobTitle() (r string, exists bool) {
+	v := m.job_title
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldJobTitle returns the old "job_title" field's value of the DemoRequest entity.
+// If the DemoRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DemoRequestMutation) OldJobTitle(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldJobTitle is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldJobTitle requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldJobTitle: %w", err)
+	}
+	return oldValue.JobTitle, nil
+}
+
+// ResetJobTitle resets all changes to the "job_title" field.
+func (m *DemoRequestMutation) ResetJobTitle() {
+	m.job_title = nil
+}
+
+// SetPhone sets the "phone" field.
+func (m *DemoRequestMutation) SetPhone(s string) {
+	m.phone = &s
+}
+
+// Phone returns the value of the "phone" field in the mutation.
+func (m *DemoRequestMutation) Phone() (r string, exists bool) {
+	v := m.phone
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPhone returns the old "phone" field's value of the DemoRequest entity.
+// If the DemoRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DemoRequestMutation) OldPhone(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPhone is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPhone requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPhone: %w", err)
+	}
+	return oldValue.Phone, nil
+}
+
+// ResetPhone resets all changes to the "phone" field.
+func (m *DemoRequestMutation) ResetPhone() {
+	m.phone = nil
+}
+
+// SetCompanySize sets the "company_size" field.
+func (m *DemoRequestMutation) SetCompanySize(s string) {
+	m.company_size = &s
+}
+
+// CompanySize returns the value of the "company_size" field in the mutation.
+func (m *DemoRequestMutation) CompanySize() (r string, exists bool) {
+	v := m.company_size
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCompanySize returns the old "company_size" field's value of the DemoRequest entity.
+// If the DemoRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DemoRequestMutation) OldCompanySize(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCompanySize is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCompanySize requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCompanySize: %w", err)
+	}
+	return oldValue.CompanySize, nil
+}
+
+// ResetCompanySize resets all changes to the "company_size" field.
+func (m *DemoRequestMutation) ResetCompanySize() {
+	m.company_size = nil
+}
+
+// SetMessage sets the "message" field.
+func (m *DemoRequestMutation) SetMessage(s string) {
+	m.message = &s
+}
+
+// Message returns the value of the "message" field in the mutation.
+func (m *DemoRequestMutation) Message() (r string, exists bool) {
+	v := m.message
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMessage returns the old "message" field's value of the DemoRequest entity.
+// If the DemoRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DemoRequestMutation) OldMessage(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMessage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMessage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMessage: %w", err)
+	}
+	return oldValue.Message, nil
+}
+
+// ResetMessage resets all changes to the "message" field.
+func (m *DemoRequestMutation) ResetMessage() {
+	m.message = nil
+}
+
+// SetLocale sets the "locale" field.
+func (m *DemoRequestMutation) SetLocale(s string) {
+	m.locale = &s
+}
+
+// Locale returns the value of the "locale" field in the mutation.
+func (m *DemoRequestMutation) Locale() (r string, exists bool) {
+	v := m.locale
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLocale returns the old "locale" field's value of the DemoRequest entity.
+// If the DemoRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DemoRequestMutation) OldLocale(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLocale is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLocale requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLocale: %w", err)
+	}
+	return oldValue.Locale, nil
+}
+
+// ResetLocale resets all changes to the "locale" field.
+func (m *DemoRequestMutation) ResetLocale() {
+	m.locale = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *DemoRequestMutation) SetStatus(d demorequest.Status) {
+	m.status = &d
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *DemoRequestMutation) Status() (r demorequest.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the DemoRequest entity.
+// If the DemoRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DemoRequestMutation) OldStatus(ctx context.Context) (v demorequest.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *DemoRequestMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetHandledBy sets the "handled_by" field.
+func (m *DemoRequestMutation) SetHandledBy(u uuid.UUID) {
+	m.handled_by = &u
+}
+
+// HandledBy returns the value of the "handled_by" field in the mutation.
+func (m *DemoRequestMutation) HandledBy() (r uuid.UUID, exists bool) {
+	v := m.handled_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHandledBy returns the old "handled_by" field's value of the DemoRequest entity.
+// If the DemoRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DemoRequestMutation) OldHandledBy(ctx context.Context) (v *uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHandledBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHandledBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHandledBy: %w", err)
+	}
+	return oldValue.HandledBy, nil
+}
+
+// ClearHandledBy clears the value of the "handled_by" field.
+func (m *DemoRequestMutation) ClearHandledBy() {
+	m.handled_by = nil
+	m.clearedFields[demorequest.FieldHandledBy] = struct{}{}
+}
+
+// HandledByCleared returns if the "handled_by" field was cleared in this mutation.
+func (m *DemoRequestMutation) HandledByCleared() bool {
+	_, ok := m.clearedFields[demorequest.FieldHandledBy]
+	return ok
+}
+
+// ResetHandledBy resets all changes to the "handled_by" field.
+func (m *DemoRequestMutation) ResetHandledBy() {
+	m.handled_by = nil
+	delete(m.clearedFields, demorequest.FieldHandledBy)
+}
+
+// SetNotes sets the "notes" field.
+func (m *DemoRequestMutation) SetNotes(s string) {
+	m.notes = &s
+}
+
+// Notes returns the value of the "notes" field in the mutation.
+func (m *DemoRequestMutation) Notes() (r string, exists bool) {
+	v := m.notes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNotes returns the old "notes" field's value of the DemoRequest entity.
+// If the DemoRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DemoRequestMutation) OldNotes(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNotes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNotes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNotes: %w", err)
+	}
+	return oldValue.Notes, nil
+}
+
+// ResetNotes resets all changes to the "notes" field.
+func (m *DemoRequestMutation) ResetNotes() {
+	m.notes = nil
+}
+
+// SetSourceIP sets the "source_ip" field.
+func (m *DemoRequestMutation) SetSourceIP(s string) {
+	m.source_ip = &s
+}
+
+// SourceIP returns the value of the "source_ip" field in the mutation.
+func (m *DemoRequestMutation) SourceIP() (r string, exists bool) {
+	v := m.source_ip
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSourceIP returns the old "source_ip" field's value of the DemoRequest entity.
+// If the DemoRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DemoRequestMutation) OldSourceIP(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSourceIP is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSourceIP requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSourceIP: %w", err)
+	}
+	return oldValue.SourceIP, nil
+}
+
+// ResetSourceIP resets all changes to the "source_ip" field.
+func (m *DemoRequestMutation) ResetSourceIP() {
+	m.source_ip = nil
+}
+
+// SetUserAgent sets the "user_agent" field.
+func (m *DemoRequestMutation) SetUserAgent(s string) {
+	m.user_agent = &s
+}
+
+// UserAgent returns the value of the "user_agent" field in the mutation.
+func (m *DemoRequestMutation) UserAgent() (r string, exists bool) {
+	v := m.user_agent
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserAgent returns the old "user_agent" field's value of the DemoRequest entity.
+// If the DemoRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DemoRequestMutation) OldUserAgent(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserAgent is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserAgent requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserAgent: %w", err)
+	}
+	return oldValue.UserAgent, nil
+}
+
+// ResetUserAgent resets all changes to the "user_agent" field.
+func (m *DemoRequestMutation) ResetUserAgent() {
+	m.user_agent = nil
+}
+
+// Where appends a list predicates to the DemoRequestMutation builder.
+func (m *DemoRequestMutation) Where(ps ...predicate.DemoRequest) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DemoRequestMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DemoRequestMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.DemoRequest, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DemoRequestMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DemoRequestMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (DemoRequest).
+func (m *DemoRequestMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DemoRequestMutation) Fields() []string {
+	fields := make([]string, 0, 15)
+	if m.created_at != nil {
+		fields = append(fields, demorequest.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, demorequest.FieldUpdatedAt)
+	}
+	if m.name != nil {
+		fields = append(fields, demorequest.FieldName)
+	}
+	if m.email != nil {
+		fields = append(fields, demorequest.FieldEmail)
+	}
+	if m.company != nil {
+		fields = append(fields, demorequest.FieldCompany)
+	}
+	if m.job_title != nil {
+		fields = append(fields, demorequest.FieldJobTitle)
+	}
+	if m.phone != nil {
+		fields = append(fields, demorequest.FieldPhone)
+	}
+	if m.company_size != nil {
+		fields = append(fields, demorequest.FieldCompanySize)
+	}
+	if m.message != nil {
+		fields = append(fields, demorequest.FieldMessage)
+	}
+	if m.locale != nil {
+		fields = append(fields, demorequest.FieldLocale)
+	}
+	if m.status != nil {
+		fields = append(fields, demorequest.FieldStatus)
+	}
+	if m.handled_by != nil {
+		fields = append(fields, demorequest.FieldHandledBy)
+	}
+	if m.notes != nil {
+		fields = append(fields, demorequest.FieldNotes)
+	}
+	if m.source_ip != nil {
+		fields = append(fields, demorequest.FieldSourceIP)
+	}
+	if m.user_agent != nil {
+		fields = append(fields, demorequest.FieldUserAgent)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DemoRequestMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case demorequest.FieldCreatedAt:
+		return m.CreatedAt()
+	case demorequest.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case demorequest.FieldName:
+		return m.Name()
+	case demorequest.FieldEmail:
+		return m.Email()
+	case demorequest.FieldCompany:
+		return m.Company()
+	case demorequest.FieldJobTitle:
+		return m.JobTitle()
+	case demorequest.FieldPhone:
+		return m.Phone()
+	case demorequest.FieldCompanySize:
+		return m.CompanySize()
+	case demorequest.FieldMessage:
+		return m.Message()
+	case demorequest.FieldLocale:
+		return m.Locale()
+	case demorequest.FieldStatus:
+		return m.Status()
+	case demorequest.FieldHandledBy:
+		return m.HandledBy()
+	case demorequest.FieldNotes:
+		return m.Notes()
+	case demorequest.FieldSourceIP:
+		return m.SourceIP()
+	case demorequest.FieldUserAgent:
+		return m.UserAgent()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DemoRequestMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case demorequest.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case demorequest.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case demorequest.FieldName:
+		return m.OldName(ctx)
+	case demorequest.FieldEmail:
+		return m.OldEmail(ctx)
+	case demorequest.FieldCompany:
+		return m.OldCompany(ctx)
+	case demorequest.FieldJobTitle:
+		return m.OldJobTitle(ctx)
+	case demorequest.FieldPhone:
+		return m.OldPhone(ctx)
+	case demorequest.FieldCompanySize:
+		return m.OldCompanySize(ctx)
+	case demorequest.FieldMessage:
+		return m.OldMessage(ctx)
+	case demorequest.FieldLocale:
+		return m.OldLocale(ctx)
+	case demorequest.FieldStatus:
+		return m.OldStatus(ctx)
+	case demorequest.FieldHandledBy:
+		return m.OldHandledBy(ctx)
+	case demorequest.FieldNotes:
+		return m.OldNotes(ctx)
+	case demorequest.FieldSourceIP:
+		return m.OldSourceIP(ctx)
+	case demorequest.FieldUserAgent:
+		return m.OldUserAgent(ctx)
+	}
+	return nil, fmt.Errorf("unknown DemoRequest field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DemoRequestMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case demorequest.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case demorequest.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case demorequest.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case demorequest.FieldEmail:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmail(v)
+		return nil
+	case demorequest.FieldCompany:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCompany(v)
+		return nil
+	case demorequest.FieldJobTitle:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetJobTitle(v)
+		return nil
+	case demorequest.FieldPhone:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPhone(v)
+		return nil
+	case demorequest.FieldCompanySize:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCompanySize(v)
+		return nil
+	case demorequest.FieldMessage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMessage(v)
+		return nil
+	case demorequest.FieldLocale:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLocale(v)
+		return nil
+	case demorequest.FieldStatus:
+		v, ok := value.(demorequest.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case demorequest.FieldHandledBy:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHandledBy(v)
+		return nil
+	case demorequest.FieldNotes:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNotes(v)
+		return nil
+	case demorequest.FieldSourceIP:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSourceIP(v)
+		return nil
+	case demorequest.FieldUserAgent:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserAgent(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DemoRequest field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DemoRequestMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DemoRequestMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DemoRequestMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown DemoRequest numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DemoRequestMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(demorequest.FieldHandledBy) {
+		fields = append(fields, demorequest.FieldHandledBy)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DemoRequestMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DemoRequestMutation) ClearField(name string) error {
+	switch name {
+	case demorequest.FieldHandledBy:
+		m.ClearHandledBy()
+		return nil
+	}
+	return fmt.Errorf("unknown DemoRequest nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DemoRequestMutation) ResetField(name string) error {
+	switch name {
+	case demorequest.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case demorequest.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case demorequest.FieldName:
+		m.ResetName()
+		return nil
+	case demorequest.FieldEmail:
+		m.ResetEmail()
+		return nil
+	case demorequest.FieldCompany:
+		m.ResetCompany()
+		return nil
+	case demorequest.FieldJobTitle:
+		m.ResetJobTitle()
+		return nil
+	case demorequest.FieldPhone:
+		m.ResetPhone()
+		return nil
+	case demorequest.FieldCompanySize:
+		m.ResetCompanySize()
+		return nil
+	case demorequest.FieldMessage:
+		m.ResetMessage()
+		return nil
+	case demorequest.FieldLocale:
+		m.ResetLocale()
+		return nil
+	case demorequest.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case demorequest.FieldHandledBy:
+		m.ResetHandledBy()
+		return nil
+	case demorequest.FieldNotes:
+		m.ResetNotes()
+		return nil
+	case demorequest.FieldSourceIP:
+		m.ResetSourceIP()
+		return nil
+	case demorequest.FieldUserAgent:
+		m.ResetUserAgent()
+		return nil
+	}
+	return fmt.Errorf("unknown DemoRequest field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DemoRequestMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DemoRequestMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DemoRequestMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DemoRequestMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DemoRequestMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DemoRequestMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DemoRequestMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown DemoRequest unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DemoRequestMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown DemoRequest edge %s", name)
 }
 
 // DomainMutation represents an operation that mutates the Domain nodes in the graph.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/clientiq/clientiq/ent/auditevent"
 	"github.com/clientiq/clientiq/ent/dataitem"
+	"github.com/clientiq/clientiq/ent/demorequest"
 	"github.com/clientiq/clientiq/ent/domain"
 	"github.com/clientiq/clientiq/ent/invitation"
 	"github.com/clientiq/clientiq/ent/invoice"
@@ -123,6 +124,93 @@ func init() {
 	dataitemDescID := dataitemMixinFields0[0].Descriptor()
 	// dataitem.DefaultID holds the default value on creation for the id field.
 	dataitem.DefaultID = dataitemDescID.Default.(func() uuid.UUID)
+	demorequestMixin := schema.DemoRequest{}.Mixin()
+	demorequestMixinFields0 := demorequestMixin[0].Fields()
+	_ = demorequestMixinFields0
+	demorequestMixinFields1 := demorequestMixin[1].Fields()
+	_ = demorequestMixinFields1
+	demorequestFields := schema.DemoRequest{}.Fields()
+	_ = demorequestFields
+	// demorequestDescCreatedAt is the schema descriptor for created_at field.
+	demorequestDescCreatedAt := demorequestMixinFields1[0].Descriptor()
+	// demorequest.DefaultCreatedAt holds the default value on creation for the created_at field.
+	demorequest.DefaultCreatedAt = demorequestDescCreatedAt.Default.(func() time.Time)
+	// demorequestDescUpdatedAt is the schema descriptor for updated_at field.
+	demorequestDescUpdatedAt := demorequestMixinFields1[1].Descriptor()
+	// demorequest.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	demorequest.DefaultUpdatedAt = demorequestDescUpdatedAt.Default.(func() time.Time)
+	// demorequest.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	demorequest.UpdateDefaultUpdatedAt = demorequestDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// demorequestDescName is the schema descriptor for name field.
+	demorequestDescName := demorequestFields[0].Descriptor()
+	// demorequest.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	demorequest.NameValidator = demorequestDescName.Validators[0].(func(string) error)
+	// demorequestDescEmail is the schema descriptor for email field.
+	demorequestDescEmail := demorequestFields[1].Descriptor()
+	// demorequest.EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	demorequest.EmailValidator = func() func(string) error {
+		validators := demorequestDescEmail.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(email string) error {
+			for _, fn := range fns {
+				if err := fn(email); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// demorequestDescCompany is the schema descriptor for company field.
+	demorequestDescCompany := demorequestFields[2].Descriptor()
+	// demorequest.CompanyValidator is a validator for the "company" field. It is called by the builders before save.
+	demorequest.CompanyValidator = demorequestDescCompany.Validators[0].(func(string) error)
+	// demorequestDescJobTitle is the schema descriptor for job_title field.
+	demorequestDescJobTitle := demorequestFields[3].Descriptor()
+	// demorequest.DefaultJobTitle holds the default value on creation for the job_title field.
+	demorequest.DefaultJobTitle = demorequestDescJobTitle.Default.(string)
+	// demorequestDescPhone is the schema descriptor for phone field.
+	demorequestDescPhone := demorequestFields[4].Descriptor()
+	// demorequest.DefaultPhone holds the default value on creation for the phone field.
+	demorequest.DefaultPhone = demorequestDescPhone.Default.(string)
+	// demorequestDescCompanySize is the schema descriptor for company_size field.
+	demorequestDescCompanySize := demorequestFields[5].Descriptor()
+	// demorequest.DefaultCompanySize holds the default value on creation for the company_size field.
+	demorequest.DefaultCompanySize = demorequestDescCompanySize.Default.(string)
+	// demorequest.CompanySizeValidator is a validator for the "company_size" field. It is called by the builders before save.
+	demorequest.CompanySizeValidator = demorequestDescCompanySize.Validators[0].(func(string) error)
+	// demorequestDescMessage is the schema descriptor for message field.
+	demorequestDescMessage := demorequestFields[6].Descriptor()
+	// demorequest.DefaultMessage holds the default value on creation for the message field.
+	demorequest.DefaultMessage = demorequestDescMessage.Default.(string)
+	// demorequestDescLocale is the schema descriptor for locale field.
+	demorequestDescLocale := demorequestFields[7].Descriptor()
+	// demorequest.DefaultLocale holds the default value on creation for the locale field.
+	demorequest.DefaultLocale = demorequestDescLocale.Default.(string)
+	// demorequest.LocaleValidator is a validator for the "locale" field. It is called by the builders before save.
+	demorequest.LocaleValidator = demorequestDescLocale.Validators[0].(func(string) error)
+	// demorequestDescNotes is the schema descriptor for notes field.
+	demorequestDescNotes := demorequestFields[10].Descriptor()
+	// demorequest.DefaultNotes holds the default value on creation for the notes field.
+	demorequest.DefaultNotes = demorequestDescNotes.Default.(string)
+	// demorequestDescSourceIP is the schema descriptor for source_ip field.
+	demorequestDescSourceIP := demorequestFields[11].Descriptor()
+	// demorequest.DefaultSourceIP holds the default value on creation for the source_ip field.
+	demorequest.DefaultSourceIP = demorequestDescSourceIP.Default.(string)
+	// demorequest.SourceIPValidator is a validator for the "source_ip" field. It is called by the builders before save.
+	demorequest.SourceIPValidator = demorequestDescSourceIP.Validators[0].(func(string) error)
+	// demorequestDescUserAgent is the schema descriptor for user_agent field.
+	demorequestDescUserAgent := demorequestFields[12].Descriptor()
+	// demorequest.DefaultUserAgent holds the default value on creation for the user_agent field.
+	demorequest.DefaultUserAgent = demorequestDescUserAgent.Default.(string)
+	// demorequest.UserAgentValidator is a validator for the "user_agent" field. It is called by the builders before save.
+	demorequest.UserAgentValidator = demorequestDescUserAgent.Validators[0].(func(string) error)
+	// demorequestDescID is the schema descriptor for id field.
+	demorequestDescID := demorequestMixinFields0[0].Descriptor()
+	// demorequest.DefaultID holds the default value on creation for the id field.
+	demorequest.DefaultID = demorequestDescID.Default.(func() uuid.UUID)
 	domainMixin := schema.Domain{}.Mixin()
 	domainMixinFields0 := domainMixin[0].Fields()
 	_ = domainMixinFields0

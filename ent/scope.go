@@ -24,6 +24,7 @@ func ScopedSchemaConfig(tenantSchema string) SchemaConfig {
 	return SchemaConfig{
 		AuditEvent:    tenantSchema,
 		DataItem:      tenantSchema,
+		DemoRequest:   "public",
 		Domain:        "public",
 		Invitation:    tenantSchema,
 		Invoice:       "public",

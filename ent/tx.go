@@ -18,6 +18,8 @@ type Tx struct {
 	AuditEvent *AuditEventClient
 	// DataItem is the client for interacting with the DataItem builders.
 	DataItem *DataItemClient
+	// DemoRequest is the client for interacting with the DemoRequest builders.
+	DemoRequest *DemoRequestClient
 	// Domain is the client for interacting with the Domain builders.
 	Domain *DomainClient
 	// Invitation is the client for interacting with the Invitation builders.
@@ -185,6 +187,7 @@ func (tx *Tx) Client() *Client {
 func (tx *Tx) init() {
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.DataItem = NewDataItemClient(tx.config)
+	tx.DemoRequest = NewDemoRequestClient(tx.config)
 	tx.Domain = NewDomainClient(tx.config)
 	tx.Invitation = NewInvitationClient(tx.config)
 	tx.Invoice = NewInvoiceClient(tx.config)

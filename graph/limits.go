@@ -219,6 +219,9 @@ func complexity(c *generated.ComplexityRoot) {
 	c.Query.Invitations = func(child int, _ cur, first *int, _ cur, last *int, _ *model.InvitationOrder, _ *model.InvitationWhereInput) int {
 		return connectionCost(child, first, last)
 	}
+	c.Query.DemoRequests = func(child int, _ cur, first *int, _ cur, last *int, _ *ent.DemoRequestOrder, _ *ent.DemoRequestWhereInput) int {
+		return connectionCost(child, first, last)
+	}
 	c.Tenant.Domains = func(child int, _ cur, first *int, _ cur, last *int, _ *ent.DomainOrder, _ *ent.DomainWhereInput) int {
 		return connectionCost(child, first, last)
 	}

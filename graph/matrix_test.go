@@ -414,6 +414,27 @@ func mxCases() []mxCase {
 			},
 			state: countOf(`SELECT description FROM public.plans WHERE code = 'pro'`)},
 
+		// Demo requests: anyone may ask for a demo, on any host (a member's
+		// token is still only good on its own host); only staff read and
+		// triage them.
+		{field: "requestDemo", policy: public, hosts: bothHosts,
+			doc: `mutation($in: RequestDemoInput!) { requestDemo(input: $in) { id status } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"in": map[string]any{"name": "Prospect", "email": fmt.Sprintf("prospect-%d@example.com", h.next()),
+					"company": "Initech", "message": "a demo, please"}}
+			},
+			state: countOf(`SELECT count(*) FROM public.demo_requests`)},
+		{field: "demoRequests", policy: staffOnly, hosts: bothHosts,
+			doc: `query { demoRequests(first: 5) { totalCount edges { node { id email notes } } } }`, vars: no},
+		{field: "demoRequest", policy: staffOnly, hosts: bothHosts, doc: `query($id: ID!) { demoRequest(id: $id) { id email notes } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any { return map[string]any{"id": mxDemoRequest(t, h)} }},
+		{field: "updateDemoRequest", policy: staffOnly, hosts: bothHosts,
+			doc: `mutation($id: ID!, $in: UpdateDemoRequestInput!) { updateDemoRequest(id: $id, input: $in) { id status } }`,
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"id": mxDemoRequest(t, h), "in": map[string]any{"status": "contacted", "notes": "matrix"}}
+			},
+			state: countOf(`SELECT count(*) FROM public.demo_requests WHERE handled_by IS NOT NULL OR notes <> ''`)},
+
 		// Platform staff. Also called on a tenant host, where they are refused.
 		{field: "createTenant", policy: staffOnly, hosts: bothHosts,
 			doc: `mutation($in: CreateTenantInput!) { createTenant(input: $in) { id } }`,
@@ -735,4 +756,12 @@ func mxInvoice(t *testing.T, h *mxHarness) string {
 	return h.scalar(t, `INSERT INTO public.invoices (id, created_at, updated_at, tenant_id, number, status, currency, subtotal, total)
 		VALUES (gen_random_uuid(), now(), now(), $1, 'INV-MX-' || $2::text, 'open', 'USD', 1900, 1900) RETURNING id::text`,
 		h.a.ID, fmt.Sprint(h.next()))
+}
+
+// mxDemoRequest inserts a fresh, untouched demo request and returns its id.
+func mxDemoRequest(t *testing.T, h *mxHarness) string {
+	t.Helper()
+	return h.scalar(t, `INSERT INTO public.demo_requests (id, created_at, updated_at, name, email, company)
+		VALUES (gen_random_uuid(), now(), now(), 'Fixture', 'fixture-' || $1::text || '@example.com', 'Initech') RETURNING id::text`,
+		fmt.Sprint(h.next()))
 }

@@ -12,9 +12,9 @@ import (
 
 // node finds the object with id among the types the viewer may read here:
 // in a tenant, projects (projects.read), data items (data.read) and audit
-// events (audit.read); on the platform, tenants and domains for staff;
-// anywhere, the viewer's own user. Anything else, including objects of
-// other tenants, is null: no existence oracle.
+// events (audit.read); on the platform, tenants, domains and demo requests
+// for staff; anywhere, the viewer's own user. Anything else, including
+// objects of other tenants, is null: no existence oracle.
 func (r *Resolver) node(ctx context.Context, id uuid.UUID) (ent.Noder, error) {
 	v, err := tenancy.RequireViewer(ctx)
 	if err != nil {
@@ -53,6 +53,9 @@ func (r *Resolver) node(ctx context.Context, id uuid.UUID) (ent.Noder, error) {
 			return n, err
 		}
 		if n, ok, err := found(pub.Domain.Get(ctx, id)); err != nil || ok {
+			return n, err
+		}
+		if n, ok, err := found(pub.DemoRequest.Get(ctx, id)); err != nil || ok {
 			return n, err
 		}
 	}

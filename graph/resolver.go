@@ -7,6 +7,7 @@ import (
 	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/clientiq/clientiq/internal/billing"
 	"github.com/clientiq/clientiq/internal/db"
+	"github.com/clientiq/clientiq/internal/demorequest"
 	"github.com/clientiq/clientiq/internal/events"
 	"github.com/clientiq/clientiq/internal/member"
 	"github.com/clientiq/clientiq/internal/project"
@@ -30,6 +31,9 @@ type Resolver struct {
 	// BillingSvc runs plans, subscriptions and invoices; nil answers the
 	// billing fields with FEATURE_DISABLED.
 	BillingSvc *billing.Service
+	// DemoRequestSvc runs demo requests; nil answers their fields with
+	// FEATURE_DISABLED.
+	DemoRequestSvc *demorequest.Service
 	// Version is reported by the version query.
 	Version string
 }

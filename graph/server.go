@@ -25,6 +25,7 @@ import (
 	"github.com/clientiq/clientiq/internal/billing"
 	"github.com/clientiq/clientiq/internal/cache"
 	"github.com/clientiq/clientiq/internal/db"
+	"github.com/clientiq/clientiq/internal/demorequest"
 	"github.com/clientiq/clientiq/internal/events"
 	"github.com/clientiq/clientiq/internal/member"
 	"github.com/clientiq/clientiq/internal/project"
@@ -62,6 +63,9 @@ type Config struct {
 	// Billing runs plans, subscriptions and invoices; nil answers the
 	// billing fields with FEATURE_DISABLED.
 	Billing *billing.Service
+	// DemoRequests runs the request-a-demo form and the staff inbox; nil
+	// answers those fields with FEATURE_DISABLED.
+	DemoRequests *demorequest.Service
 	// Auth also authenticates WebSocket connections from connection_init.
 	// AllowedOrigins are the browser origins allowed to open WebSockets
 	// (host patterns, e.g. "app.example.com"); same-host is always allowed.
@@ -80,7 +84,7 @@ func NewHandler(cfg Config) http.Handler {
 	}
 	gc := generated.Config{
 		Resolvers: &Resolver{Clients: cfg.Clients, Auth: cfg.Auth, Tenants: cfg.Tenants, Membership: cfg.Members, ProjectSvc: projects, Events: cfg.Events,
-			BillingSvc: cfg.Billing, Version: cfg.Version},
+			BillingSvc: cfg.Billing, DemoRequestSvc: cfg.DemoRequests, Version: cfg.Version},
 		Directives: directives(),
 	}
 	complexity(&gc.Complexity)

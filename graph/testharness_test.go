@@ -27,6 +27,7 @@ import (
 	"github.com/clientiq/clientiq/internal/cache"
 	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/dbtest"
+	"github.com/clientiq/clientiq/internal/demorequest"
 	"github.com/clientiq/clientiq/internal/events"
 	"github.com/clientiq/clientiq/internal/jobs"
 	"github.com/clientiq/clientiq/internal/member"
@@ -145,6 +146,9 @@ type mxHarness struct {
 	// billing runs with payments off and no plan limits enforced (the
 	// matrix creates more projects than Free allows).
 	billing *billing.Service
+	// demo runs demo requests without throttles (every matrix cell comes
+	// from one address) and without emails.
+	demo *demorequest.Service
 }
 
 // subscribe opens a graphql-transport-ws subscription on host with token
@@ -218,7 +222,7 @@ func (h *mxHarness) subscribe(t *testing.T, host, token, doc string) mxResponse 
 func (h *mxHarness) serveWith(t *testing.T, clients *db.Clients) *httptest.Server {
 	t.Helper()
 	gql := NewHandler(Config{Clients: clients, Auth: h.auth, Tenants: h.tenants, Members: h.members,
-		Logger: h.logger, Version: "matrix-1", Billing: h.billing})
+		Logger: h.logger, Version: "matrix-1", Billing: h.billing, DemoRequests: h.demo})
 	srv := httptest.NewServer(h.resolver.Middleware(WriteHTTPError)(h.auth.Middleware(WriteHTTPError)(gql)))
 	t.Cleanup(srv.Close)
 	return srv
@@ -254,8 +258,12 @@ func newMatrixHarness(t *testing.T) *mxHarness {
 	bus := events.NewBus(ctx, nil, logger)
 	clients := db.NewClients(d.SQL)
 	billingSvc := billing.NewService(billing.Config{Pool: d.Pool, Clients: clients, Logger: logger})
+	demo, err := demorequest.NewService(demorequest.Config{Pool: d.Pool, Clients: clients, Cache: store, Logger: logger,
+		PerIPPerHour: -1, PerEmailPerDay: -1})
+	require.NoError(t, err)
 	gql := NewHandler(Config{Clients: clients, Auth: authSvc, Tenants: tenants, Members: members,
-		Logger: logger, Version: "matrix-1", Events: bus, Projects: project.NewServiceWithEvents(clients, bus), Billing: billingSvc})
+		Logger: logger, Version: "matrix-1", Events: bus, Projects: project.NewServiceWithEvents(clients, bus), Billing: billingSvc,
+		DemoRequests: demo})
 	srv := httptest.NewServer(resolver.Middleware(WriteHTTPError)(authSvc.Middleware(WriteHTTPError)(gql)))
 	t.Cleanup(srv.Close)
 
@@ -263,7 +271,7 @@ func newMatrixHarness(t *testing.T) *mxHarness {
 	require.NoError(t, err)
 	h := &mxHarness{pool: d.Pool, auth: authSvc, tenants: tenants, members: members, outbox: outbox,
 		srv: srv, logs: logs, hash: hash, users: map[mxRole]*mxUser{},
-		sqlDB: d.SQL, resolver: resolver, logger: logger, bus: bus, billing: billingSvc}
+		sqlDB: d.SQL, resolver: resolver, logger: logger, bus: bus, billing: billingSvc, demo: demo}
 
 	h.users[mxOwner], h.a = h.signupOwner(t, mxSlugA)
 	h.users[mxOtherOwner], h.b = h.signupOwner(t, mxSlugB)

@@ -33,6 +33,18 @@ func (f DataItemFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, er
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DataItemMutation", m)
 }
 
+// The DemoRequestFunc type is an adapter to allow the use of ordinary
+// function as DemoRequest mutator.
+type DemoRequestFunc func(context.Context, *ent.DemoRequestMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DemoRequestFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DemoRequestMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DemoRequestMutation", m)
+}
+
 // The DomainFunc type is an adapter to allow the use of ordinary
 // function as Domain mutator.
 type DomainFunc func(context.Context, *ent.DomainMutation) (ent.Value, error)

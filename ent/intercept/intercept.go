@@ -10,6 +10,7 @@ import (
 	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/ent/auditevent"
 	"github.com/clientiq/clientiq/ent/dataitem"
+	"github.com/clientiq/clientiq/ent/demorequest"
 	"github.com/clientiq/clientiq/ent/domain"
 	"github.com/clientiq/clientiq/ent/invitation"
 	"github.com/clientiq/clientiq/ent/invoice"
@@ -138,6 +139,33 @@ func (f TraverseDataItem) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.DataItemQuery", q)
+}
+
+// The DemoRequestFunc type is an adapter to allow the use of ordinary function as a Querier.
+type DemoRequestFunc func(context.Context, *ent.DemoRequestQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f DemoRequestFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.DemoRequestQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.DemoRequestQuery", q)
+}
+
+// The TraverseDemoRequest type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseDemoRequest func(context.Context, *ent.DemoRequestQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseDemoRequest) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseDemoRequest) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.DemoRequestQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.DemoRequestQuery", q)
 }
 
 // The DomainFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -606,6 +634,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.AuditEventQuery, predicate.AuditEvent, auditevent.OrderOption]{typ: ent.TypeAuditEvent, tq: q}, nil
 	case *ent.DataItemQuery:
 		return &query[*ent.DataItemQuery, predicate.DataItem, dataitem.OrderOption]{typ: ent.TypeDataItem, tq: q}, nil
+	case *ent.DemoRequestQuery:
+		return &query[*ent.DemoRequestQuery, predicate.DemoRequest, demorequest.OrderOption]{typ: ent.TypeDemoRequest, tq: q}, nil
 	case *ent.DomainQuery:
 		return &query[*ent.DomainQuery, predicate.Domain, domain.OrderOption]{typ: ent.TypeDomain, tq: q}, nil
 	case *ent.InvitationQuery:

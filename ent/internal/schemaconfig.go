@@ -9,6 +9,7 @@ import "context"
 type SchemaConfig struct {
 	AuditEvent    string // AuditEvent table.
 	DataItem      string // DataItem table.
+	DemoRequest   string // DemoRequest table.
 	Domain        string // Domain table.
 	Invitation    string // Invitation table.
 	Invoice       string // Invoice table.

@@ -70,6 +70,48 @@ var (
 			},
 		},
 	}
+	// DemoRequestsColumns holds the columns for the "demo_requests" table.
+	DemoRequestsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString},
+		{Name: "email", Type: field.TypeString, Size: 254},
+		{Name: "company", Type: field.TypeString},
+		{Name: "job_title", Type: field.TypeString, Default: ""},
+		{Name: "phone", Type: field.TypeString, Default: ""},
+		{Name: "company_size", Type: field.TypeString, Size: 16, Default: ""},
+		{Name: "message", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "locale", Type: field.TypeString, Size: 35, Default: "en"},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"new", "contacted", "qualified", "closed"}, Default: "new"},
+		{Name: "handled_by", Type: field.TypeUUID, Nullable: true},
+		{Name: "notes", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "source_ip", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "user_agent", Type: field.TypeString, Size: 512, Default: ""},
+	}
+	// DemoRequestsTable holds the schema information for the "demo_requests" table.
+	DemoRequestsTable = &schema.Table{
+		Name:       "demo_requests",
+		Columns:    DemoRequestsColumns,
+		PrimaryKey: []*schema.Column{DemoRequestsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "demorequest_status_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{DemoRequestsColumns[11], DemoRequestsColumns[1]},
+			},
+			{
+				Name:    "demorequest_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{DemoRequestsColumns[1]},
+			},
+			{
+				Name:    "demorequest_email",
+				Unique:  false,
+				Columns: []*schema.Column{DemoRequestsColumns[4]},
+			},
+		},
+	}
 	// DomainsColumns holds the columns for the "domains" table.
 	DomainsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -631,6 +673,7 @@ var (
 	Tables = []*schema.Table{
 		AuditEventsTable,
 		DataItemsTable,
+		DemoRequestsTable,
 		DomainsTable,
 		InvitationsTable,
 		InvoicesTable,

@@ -12,6 +12,9 @@ type AuditEvent func(*sql.Selector)
 // DataItem is the predicate function for dataitem builders.
 type DataItem func(*sql.Selector)
 
+// DemoRequest is the predicate function for demorequest builders.
+type DemoRequest func(*sql.Selector)
+
 // Domain is the predicate function for domain builders.
 type Domain func(*sql.Selector)
 

@@ -11,6 +11,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/clientiq/clientiq/ent"
+	"github.com/clientiq/clientiq/ent/demorequest"
 	"github.com/clientiq/clientiq/ent/project"
 	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/clientiq/clientiq/internal/member"
@@ -135,6 +136,33 @@ type RefreshTokenInput struct {
 	RefreshToken string `json:"refreshToken"`
 }
 
+// What a prospect types into the request-a-demo form.
+type RequestDemoInput struct {
+	// 1 to 200 characters.
+	Name string `json:"name"`
+	// Where the confirmation goes; stored lowercase.
+	Email string `json:"email"`
+	// 1 to 200 characters.
+	Company  string  `json:"company"`
+	JobTitle *string `json:"jobTitle,omitempty"`
+	// Digits, spaces and + ( ) - . / only; 6 to 20 digits.
+	Phone *string `json:"phone,omitempty"`
+	// One of 1-10, 11-50, 51-200, 201-500, 501-1000, 1001+.
+	CompanySize *string `json:"companySize,omitempty"`
+	// At most 2000 characters.
+	Message *string `json:"message,omitempty"`
+	// A BCP 47 language tag for the confirmation email; default en.
+	Locale *string `json:"locale,omitempty"`
+}
+
+// The answer to requestDemo: only what the prospect may know. The stored
+// request (with staff notes, who handled it, and the client address) is for
+// platform staff only.
+type RequestDemoPayload struct {
+	ID     uuid.UUID          `json:"id"`
+	Status demorequest.Status `json:"status"`
+}
+
 type RequestPasswordResetInput struct {
 	Email string `json:"email"`
 }
@@ -200,6 +228,13 @@ type UpdateDataItemInput struct {
 	Title      *string        `json:"title,omitempty"`
 	Attributes map[string]any `json:"attributes,omitempty"`
 	Tags       []string       `json:"tags,omitempty"`
+}
+
+// A staff change of a demo request; omitted fields stay. The caller becomes its handledBy.
+type UpdateDemoRequestInput struct {
+	Status *demorequest.Status `json:"status,omitempty"`
+	// At most 10,000 characters.
+	Notes *string `json:"notes,omitempty"`
 }
 
 // A plan change by platform staff; omitted fields stay. A null limit is unlimited.

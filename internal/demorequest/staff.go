@@ -1,0 +1,141 @@
+package demorequest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"entgo.io/contrib/entgql"
+	"github.com/google/uuid"
+
+	"github.com/clientiq/clientiq/ent"
+	entdemo "github.com/clientiq/clientiq/ent/demorequest"
+	"github.com/clientiq/clientiq/internal/apperr"
+	"github.com/clientiq/clientiq/internal/tenancy"
+)
+
+// MaxPage caps every page of the list.
+const MaxPage = 100
+
+// MaxNotes bounds staff notes, in characters.
+const MaxNotes = 10_000
+
+// Page is a cursor page request: First items after After (or Last before
+// Before). No size asks for one full page, never everything.
+type Page struct {
+	After  *entgql.Cursor[uuid.UUID]
+	First  *int
+	Before *entgql.Cursor[uuid.UUID]
+	Last   *int
+}
+
+// capped checks p and caps its size at MaxPage.
+func (p Page) capped() (Page, error) {
+	if p.First != nil && p.Last != nil {
+		return p, apperr.Validation("pass first or last, not both", map[string][]string{"first": {"cannot be combined with last"}})
+	}
+	if (p.First != nil && *p.First < 0) || (p.Last != nil && *p.Last < 0) {
+		return p, apperr.Validation("page sizes cannot be negative", map[string][]string{"first": {"must be at least 0"}})
+	}
+	c := func(n *int) *int {
+		if n == nil || *n <= MaxPage {
+			return n
+		}
+		m := MaxPage
+		return &m
+	}
+	p.First, p.Last = c(p.First), c(p.Last)
+	if p.First == nil && p.Last == nil {
+		n := MaxPage
+		p.First = &n
+	}
+	return p, nil
+}
+
+// newestFirst is the list's order when the caller gives none: the inbox.
+var newestFirst = &ent.DemoRequestOrder{Direction: entgql.OrderDirectionDesc, Field: ent.DemoRequestOrderFieldCreatedAt}
+
+// List returns a page of demo requests (platform staff), newest first
+// unless order says otherwise, narrowed by where.
+func (s *Service) List(ctx context.Context, page Page, order *ent.DemoRequestOrder, where *ent.DemoRequestWhereInput) (*ent.DemoRequestConnection, error) {
+	if _, err := tenancy.RequireStaff(ctx); err != nil {
+		return nil, err
+	}
+	page, err := page.capped()
+	if err != nil {
+		return nil, err
+	}
+	if order == nil {
+		order = newestFirst
+	}
+	conn, err := s.clients.Public().DemoRequest.Query().
+		Paginate(ctx, page.After, page.First, page.Before, page.Last,
+			ent.WithDemoRequestOrder(order), ent.WithDemoRequestFilter(where.Filter))
+	if err != nil {
+		return nil, translate("list demo requests", err)
+	}
+	return conn, nil
+}
+
+// Get returns one demo request (platform staff); NOT_FOUND when there is
+// none with id.
+func (s *Service) Get(ctx context.Context, id uuid.UUID) (*ent.DemoRequest, error) {
+	if _, err := tenancy.RequireStaff(ctx); err != nil {
+		return nil, err
+	}
+	d, err := s.clients.Public().DemoRequest.Get(ctx, id)
+	if ent.IsNotFound(err) {
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, translate("get demo request", err)
+	}
+	return d, nil
+}
+
+// Update is a staff change of a demo request; nil fields stay.
+type Update struct {
+	// Status is new, contacted, qualified or closed.
+	Status *string
+	Notes  *string
+}
+
+// Update changes a demo request (platform staff) and records the caller as
+// the one who handled it. NOT_FOUND when there is none with id.
+func (s *Service) Update(ctx context.Context, id uuid.UUID, in Update) (*ent.DemoRequest, error) {
+	v, err := tenancy.RequireStaff(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fe := apperr.FieldErrors{}
+	if in.Status != nil && entdemo.StatusValidator(entdemo.Status(*in.Status)) != nil {
+		fe.Add("status", "must be one of new, contacted, qualified, closed")
+	}
+	if in.Notes != nil {
+		notes := *in.Notes
+		if !utf8.ValidString(notes) || strings.ContainsRune(notes, 0) {
+			fe.Add("notes", "contains invalid characters")
+		} else if utf8.RuneCountInString(notes) > MaxNotes {
+			fe.Add("notes", fmt.Sprintf("must be at most %d characters", MaxNotes))
+		}
+	}
+	if err := fe.Err(); err != nil {
+		return nil, err
+	}
+	u := s.clients.Public().DemoRequest.UpdateOneID(id).SetHandledBy(v.UserID).SetUpdatedAt(s.clock())
+	if in.Status != nil {
+		u.SetStatus(entdemo.Status(*in.Status))
+	}
+	if in.Notes != nil {
+		u.SetNotes(*in.Notes)
+	}
+	d, err := u.Save(ctx)
+	if ent.IsNotFound(err) {
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, translate("update demo request", err)
+	}
+	return d, nil
+}
