@@ -43,6 +43,15 @@ func (r *mutationResolver) ResumeSubscription(ctx context.Context) (*ent.Subscri
 	return b.Resume(ctx)
 }
 
+// SetPaymentMethod is the resolver for the setPaymentMethod field.
+func (r *mutationResolver) SetPaymentMethod(ctx context.Context, paymentMethod string) (*ent.Subscription, error) {
+	b, err := r.billing()
+	if err != nil {
+		return nil, err
+	}
+	return b.SetPaymentMethod(ctx, paymentMethod)
+}
+
 // PayInvoice is the resolver for the payInvoice field.
 func (r *mutationResolver) PayInvoice(ctx context.Context, id uuid.UUID) (*ent.Invoice, error) {
 	b, err := r.billing()
@@ -99,4 +108,9 @@ func (r *queryResolver) Invoice(ctx context.Context, id uuid.UUID) (*ent.Invoice
 		return nil, nil
 	}
 	return inv, err
+}
+
+// HasPaymentMethod is the resolver for the hasPaymentMethod field.
+func (r *tenantSubscriptionResolver) HasPaymentMethod(ctx context.Context, obj *ent.Subscription) (bool, error) {
+	return obj.PaymentMethod != "", nil
 }

@@ -49,7 +49,13 @@ func (r *Resolver) Project() generated.ProjectResolver { return &projectResolver
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
+// TenantSubscription returns generated.TenantSubscriptionResolver implementation.
+func (r *Resolver) TenantSubscription() generated.TenantSubscriptionResolver {
+	return &tenantSubscriptionResolver{r}
+}
+
 type (
-	projectResolver struct{ *Resolver }
-	queryResolver   struct{ *Resolver }
+	projectResolver            struct{ *Resolver }
+	queryResolver              struct{ *Resolver }
+	tenantSubscriptionResolver struct{ *Resolver }
 )

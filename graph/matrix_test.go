@@ -394,6 +394,13 @@ func mxCases() []mxCase {
 				return nil
 			},
 			state: mxSubscriptionState},
+		{field: "setPaymentMethod", policy: perm(rbac.BillingManage), hosts: tenantHost,
+			doc: `mutation($pm: String!) { setPaymentMethod(paymentMethod: $pm) { hasPaymentMethod } }`,
+			// A different card each time, so an allowed call always changes state.
+			vars: func(t *testing.T, h *mxHarness) map[string]any {
+				return map[string]any{"pm": fmt.Sprintf("pm_card_matrix_%d", h.next())}
+			},
+			state: mxSubscriptionState},
 		{field: "resumeSubscription", policy: perm(rbac.BillingManage), hosts: tenantHost,
 			doc: `mutation { resumeSubscription { cancelAtPeriodEnd } }`,
 			vars: func(t *testing.T, h *mxHarness) map[string]any {
@@ -746,7 +753,7 @@ func mxSetCancel(t *testing.T, h *mxHarness, cancel bool) {
 
 // mxSubscriptionState is tenant A's subscription as a comparable string.
 func mxSubscriptionState(t *testing.T, h *mxHarness) string {
-	return h.scalar(t, `SELECT coalesce((SELECT concat_ws(' ', plan_id, scheduled_plan_id, interval, status, cancel_at_period_end)
+	return h.scalar(t, `SELECT coalesce((SELECT concat_ws(' ', plan_id, scheduled_plan_id, interval, status, cancel_at_period_end, payment_method)
 		FROM public.subscriptions WHERE tenant_id = $1), 'none')`, h.a.ID)
 }
 

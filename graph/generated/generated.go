@@ -50,6 +50,7 @@ type ResolverRoot interface {
 	ProjectEvent() ProjectEventResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
+	TenantSubscription() TenantSubscriptionResolver
 }
 
 type DirectiveRoot struct {
@@ -283,6 +284,7 @@ type ComplexityRoot struct {
 		RevokeInvitation         func(childComplexity int, id uuid.UUID) int
 		SetMemberRoles           func(childComplexity int, input model.SetMemberRolesInput) int
 		SetMemberStatus          func(childComplexity int, input model.SetMemberStatusInput) int
+		SetPaymentMethod         func(childComplexity int, paymentMethod string) int
 		SetPrimaryTenantDomain   func(childComplexity int, slug string, domain string) int
 		Signup                   func(childComplexity int, input model.SignupInput) int
 		SuspendTenant            func(childComplexity int, slug string) int
@@ -462,6 +464,7 @@ type ComplexityRoot struct {
 		CreatedAt          func(childComplexity int) int
 		CurrentPeriodEnd   func(childComplexity int) int
 		CurrentPeriodStart func(childComplexity int) int
+		HasPaymentMethod   func(childComplexity int) int
 		ID                 func(childComplexity int) int
 		Interval           func(childComplexity int) int
 		PastDueSince       func(childComplexity int) int
@@ -507,6 +510,7 @@ type MutationResolver interface {
 	ChangePlan(ctx context.Context, input model.ChangePlanInput) (*ent.Subscription, error)
 	CancelSubscription(ctx context.Context) (*ent.Subscription, error)
 	ResumeSubscription(ctx context.Context) (*ent.Subscription, error)
+	SetPaymentMethod(ctx context.Context, paymentMethod string) (*ent.Subscription, error)
 	PayInvoice(ctx context.Context, id uuid.UUID) (*ent.Invoice, error)
 	UpdatePlan(ctx context.Context, code string, input model.UpdatePlanInput) (*ent.Plan, error)
 	RequestDemo(ctx context.Context, input model.RequestDemoInput) (*model.RequestDemoPayload, error)
@@ -571,6 +575,9 @@ type QueryResolver interface {
 }
 type SubscriptionResolver interface {
 	ProjectChanged(ctx context.Context) (<-chan *events.Event, error)
+}
+type TenantSubscriptionResolver interface {
+	HasPaymentMethod(ctx context.Context, obj *ent.Subscription) (bool, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -1672,6 +1679,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetMemberStatus(childComplexity, args["input"].(model.SetMemberStatusInput)), true
+	case "Mutation.setPaymentMethod":
+		if e.ComplexityRoot.Mutation.SetPaymentMethod == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setPaymentMethod_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetPaymentMethod(childComplexity, args["paymentMethod"].(string)), true
 	case "Mutation.setPrimaryTenantDomain":
 		if e.ComplexityRoot.Mutation.SetPrimaryTenantDomain == nil {
 			break
@@ -2549,6 +2567,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TenantSubscription.CurrentPeriodStart(childComplexity), true
+	case "TenantSubscription.hasPaymentMethod":
+		if e.ComplexityRoot.TenantSubscription.HasPaymentMethod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSubscription.HasPaymentMethod(childComplexity), true
 	case "TenantSubscription.id":
 		if e.ComplexityRoot.TenantSubscription.ID == nil {
 			break
@@ -2942,6 +2966,11 @@ input UpdatePlanInput {
   active: Boolean
 }
 
+extend type TenantSubscription {
+  "Whether a payment method is on file (the token itself is never shown)."
+  hasPaymentMethod: Boolean!
+}
+
 extend type Query {
   "The plans that can be chosen, in price-list order (the public price list)."
   plans: [Plan!]! @public
@@ -2960,6 +2989,8 @@ extend type Mutation {
   cancelSubscription: TenantSubscription! @hasPermission(permission: "billing.manage")
   "Undoes cancelSubscription before the period ends."
   resumeSubscription: TenantSubscription! @hasPermission(permission: "billing.manage")
+  "Records the payment provider's token (pm_…) for the card the tenant pays with; the card never reaches ClientIQ."
+  setPaymentMethod(paymentMethod: String!): TenantSubscription! @hasPermission(permission: "billing.manage")
   "Charges an open or failed invoice again."
   payInvoice(id: ID!): Invoice! @hasPermission(permission: "billing.manage")
   "Changes a plan of the price list (platform staff)."
@@ -5631,6 +5662,8 @@ func (ec *executionContext) childFields_TenantSubscription(ctx context.Context, 
 		return ec.fieldContext_TenantSubscription_plan(ctx, field)
 	case "scheduledPlan":
 		return ec.fieldContext_TenantSubscription_scheduledPlan(ctx, field)
+	case "hasPaymentMethod":
+		return ec.fieldContext_TenantSubscription_hasPaymentMethod(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TenantSubscription", field.Name)
 }
@@ -6194,6 +6227,20 @@ func (ec *executionContext) field_Mutation_setMemberStatus_args(ctx context.Cont
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setPaymentMethod_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "paymentMethod",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["paymentMethod"] = arg0
 	return args, nil
 }
 
@@ -10762,6 +10809,68 @@ func (ec *executionContext) fieldContext_Mutation_resumeSubscription(_ context.C
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_TenantSubscription(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setPaymentMethod(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setPaymentMethod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetPaymentMethod(ctx, fc.Args["paymentMethod"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalNString2string(ctx, "billing.manage")
+				if err != nil {
+					var zeroVal *ent.Subscription
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal *ent.Subscription
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Subscription) graphql.Marshaler {
+			return ec.marshalNTenantSubscription2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐSubscription(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setPaymentMethod(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TenantSubscription(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setPaymentMethod_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -16288,6 +16397,29 @@ func (ec *executionContext) fieldContext_TenantSubscription_scheduledPlan(_ cont
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _TenantSubscription_hasPaymentMethod(ctx context.Context, field graphql.CollectedField, obj *ent.Subscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSubscription_hasPaymentMethod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TenantSubscription().HasPaymentMethod(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSubscription_hasPaymentMethod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSubscription", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -25677,6 +25809,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setPaymentMethod":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setPaymentMethod(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "payInvoice":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_payInvoice(ctx, field)
@@ -27067,6 +27206,12 @@ func (ec *executionContext) _TenantSubscription(ctx context.Context, sel ast.Sel
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._TenantSubscription_scheduledPlan(ctx, field, obj)
+				})
+		case "hasPaymentMethod":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TenantSubscription_hasPaymentMethod(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))

@@ -29,9 +29,20 @@ func (s *Service) Subscription(ctx context.Context) (*ent.Subscription, error) {
 }
 
 // SubscriptionByID is Subscription addressed by id (REST): NOT_FOUND unless
-// id is the subscription of the tenant in ctx.
+// id is the subscription of the tenant in ctx. billing.manage suffices too:
+// REST addresses a plan change by id, and whoever may change the plan sees
+// the subscription in the change's answer anyway.
 func (s *Service) SubscriptionByID(ctx context.Context, id uuid.UUID) (*ent.Subscription, error) {
-	sub, err := s.Subscription(ctx)
+	if _, err := tenancy.RequirePermission(ctx, rbac.BillingManage); err != nil {
+		if _, rerr := tenancy.RequirePermission(ctx, rbac.BillingRead); rerr != nil {
+			return nil, rerr
+		}
+	}
+	t, err := tenancy.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := s.ensure(ctx, t.ID)
 	if err != nil {
 		return nil, err
 	}

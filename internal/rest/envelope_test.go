@@ -250,3 +250,59 @@ func TestStatus(t *testing.T) {
 		})
 	}
 }
+
+// requireData checks rec is the success envelope with status and nothing
+// else at the top level, and returns its data.
+func requireData(t *testing.T, rec *httptest.ResponseRecorder, status int) any {
+	t.Helper()
+	require.Equal(t, status, rec.Code, "body: %s", rec.Body)
+	body := decode(t, rec)
+	require.ElementsMatch(t, []string{"success", "data", "meta"}, keys(body), "body: %s", rec.Body)
+	require.Equal(t, true, body["success"])
+	if _, isList := body["data"].([]any); isList {
+		requireMeta(t, body, "pagination")
+	} else {
+		requireMeta(t, body)
+	}
+	return body["data"]
+}
+
+// requireList checks rec is a 200 list envelope and returns its resources
+// and pagination block.
+func requireList(t *testing.T, rec *httptest.ResponseRecorder, typ string) ([]map[string]any, map[string]any) {
+	t.Helper()
+	data := requireData(t, rec, http.StatusOK)
+	items, ok := data.([]any)
+	require.True(t, ok, "data is an array: %s", rec.Body)
+	out := make([]map[string]any, 0, len(items))
+	for _, it := range items {
+		out = append(out, requireResource(t, it, typ))
+	}
+	page := decode(t, rec)["meta"].(map[string]any)["pagination"].(map[string]any)
+	require.ElementsMatch(t, []string{"next_cursor", "has_more", "limit"}, keys(page))
+	require.IsType(t, true, page["has_more"])
+	require.IsType(t, 0.0, page["limit"])
+	if page["next_cursor"] != nil {
+		require.IsType(t, "", page["next_cursor"])
+	}
+	return out, page
+}
+
+// requireResource checks v is a resource object of typ.
+func requireResource(t *testing.T, v any, typ string) map[string]any {
+	t.Helper()
+	res, ok := v.(map[string]any)
+	require.True(t, ok, "resource is an object: %v", v)
+	require.ElementsMatch(t, []string{"id", "type", "attributes", "relationships"}, keys(res))
+	require.Equal(t, typ, res["type"])
+	require.IsType(t, "", res["id"])
+	require.IsType(t, map[string]any{}, res["attributes"])
+	require.IsType(t, map[string]any{}, res["relationships"])
+	return res
+}
+
+// attrs is a resource's attributes.
+func attrs(res map[string]any) map[string]any { return res["attributes"].(map[string]any) }
+
+// details is an error's details.
+func details(e map[string]any) map[string]any { return e["details"].(map[string]any) }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/clientiq/clientiq/graph"
 	"github.com/clientiq/clientiq/internal/auth"
+	"github.com/clientiq/clientiq/internal/billing"
 	"github.com/clientiq/clientiq/internal/cache"
 	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/dbtest"
@@ -27,6 +28,7 @@ import (
 	"github.com/clientiq/clientiq/internal/jobs"
 	"github.com/clientiq/clientiq/internal/member"
 	"github.com/clientiq/clientiq/internal/notify"
+	"github.com/clientiq/clientiq/internal/payment"
 	"github.com/clientiq/clientiq/internal/project"
 	"github.com/clientiq/clientiq/internal/rest"
 	"github.com/clientiq/clientiq/internal/tenancy"
@@ -72,14 +74,21 @@ type account struct {
 	Tenant *tenancy.Tenant
 }
 
+// webhookSecret signs the Stripe events the harness's webhook accepts.
+const webhookSecret = "whsec_rest_harness"
+
 // harness is the served chain with its fixtures.
 type harness struct {
-	pool *pgxpool.Pool
-	auth *auth.Service
-	srv  *httptest.Server
-	logs *logBuffer
-	hash string
-	seq  atomic.Int64
+	pool    *pgxpool.Pool
+	auth    *auth.Service
+	tenants *tenant.Service
+	billing *billing.Service
+	srv     *httptest.Server
+	logs    *logBuffer
+	hash    string
+	seq     atomic.Int64
+	// routes is what rest.Register mounted.
+	routes []rest.Route
 
 	a, b  *tenancy.Tenant
 	users map[role]*account
@@ -100,9 +109,24 @@ func (p provisioner) Created(ctx context.Context, t *tenancy.Tenant) {
 	p.svc.Created(ctx, &tenant.Tenant{Tenant: *t})
 }
 
+// harnessOptions changes what newHarnessWith serves.
+type harnessOptions struct {
+	// charger turns payments on (PaymentsEnabled) and collects the
+	// charges; nil serves billing with payments off, as the GraphQL
+	// permission matrix does (payInvoice is FEATURE_DISABLED).
+	charger billing.Charger
+}
+
 // newHarness provisions a database with tenants alpha (owner, admin,
-// member, viewer) and bravo (owner) and a staff user, and serves the chain.
+// member, viewer) and bravo (owner) and a staff user, and serves the chain
+// with payments off.
 func newHarness(t *testing.T) *harness {
+	t.Helper()
+	return newHarnessWith(t, harnessOptions{})
+}
+
+// newHarnessWith is newHarness with options.
+func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 	t.Helper()
 	ctx := context.Background()
 	d := dbtest.New(t)
@@ -133,25 +157,34 @@ func newHarness(t *testing.T) *harness {
 		return resolver.Middleware(fail)(authSvc.Middleware(fail)(h))
 	}
 	clients := db.NewClients(d.SQL)
+	billingSvc := billing.NewService(billing.Config{Pool: d.Pool, Clients: clients, Logger: logger,
+		Charger: opts.charger, PaymentsEnabled: opts.charger != nil})
 	gql := scoped(graph.WriteHTTPError, graph.NewHandler(graph.Config{Clients: clients, Auth: authSvc,
-		Tenants: tenants, Members: members, Logger: logger, Version: "rest-1"}))
+		Tenants: tenants, Members: members, Billing: billingSvc, Logger: logger, Version: "rest-1"}))
 	mux.Handle("/graphql", gql)
 	mux.Handle("/graphql/", gql)
 	restFail := func(w http.ResponseWriter, r *http.Request, err error) { rest.WriteError(w, r, logger, err) }
-	rest.Register(mux, rest.Config{
+	routes := rest.Register(mux, rest.Config{
 		Logger:     logger,
 		Middleware: func(h http.Handler) http.Handler { return scoped(restFail, h) },
 		Auth:       authSvc,
 		Projects:   project.NewService(clients),
 		Members:    members,
 		Tenants:    tenants,
+		Billing:    billingSvc,
 	})
+	// The Stripe webhook, outside the tenant and auth middleware.
+	hook := payment.NewStripeWebhook(payment.WebhookConfig{Pool: d.Pool, Inserter: inserter,
+		Secrets: []string{webhookSecret}, Logger: logger})
+	mux.Handle("POST "+rest.StripeWebhookPath, hook)
+	mux.Handle("POST "+rest.StripeWebhookPath+"/{$}", hook)
 	srv := httptest.NewServer(server.Handler())
 	t.Cleanup(srv.Close)
 
 	hash, err := hasher.Hash(ctx, password)
 	require.NoError(t, err)
-	h := &harness{pool: d.Pool, auth: authSvc, srv: srv, logs: logs, hash: hash, users: map[role]*account{}}
+	h := &harness{pool: d.Pool, auth: authSvc, tenants: tenants, billing: billingSvc, srv: srv, logs: logs,
+		hash: hash, routes: routes, users: map[role]*account{}}
 	h.users[owner], h.a = h.signupOwner(t, slugA)
 	h.users[ownerB], h.b = h.signupOwner(t, slugB)
 	for _, r := range []role{viewer, memberR, admin} {
@@ -271,6 +304,8 @@ type request struct {
 	// contentType defaults to application/json when body is set.
 	contentType string
 	body        io.Reader
+	// header is sent as well (Stripe-Signature).
+	header http.Header
 }
 
 // send makes the call over the network and returns the answer as a
@@ -287,6 +322,9 @@ func (h *harness) send(t *testing.T, r request) *httptest.ResponseRecorder {
 	}
 	if r.token != "" {
 		req.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	for k, vs := range r.header {
+		req.Header[k] = vs
 	}
 	res, err := h.srv.Client().Do(req)
 	require.NoError(t, err)
@@ -326,111 +364,3 @@ func (h *harness) createProject(t *testing.T, host, token, name string) string {
 	data := requireData(t, rec, http.StatusCreated)
 	return requireResource(t, data, "project")["id"].(string)
 }
-
-// gqlResponse is a GraphQL answer with its HTTP status and raw body.
-type gqlResponse struct {
-	Status int
-	Body   string
-	Data   map[string]any   `json:"data"`
-	Errors []map[string]any `json:"errors"`
-}
-
-// gql sends a GraphQL request to host with an optional bearer token.
-func (h *harness) gql(t *testing.T, host, token, doc string, vars map[string]any) gqlResponse {
-	t.Helper()
-	payload, err := json.Marshal(map[string]any{"query": doc, "variables": vars})
-	require.NoError(t, err)
-	rec := h.send(t, request{method: http.MethodPost, host: host, token: token, path: "/graphql", body: bytes.NewReader(payload)})
-	out := gqlResponse{Status: rec.Code, Body: rec.Body.String()}
-	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out), "body: %s", out.Body)
-	return out
-}
-
-// allowed is the outcome of a call that succeeded.
-const allowed = "allow"
-
-// outcome is what happened to field: allowed, or the extensions.code of
-// the error on that field or on the whole request.
-func (r gqlResponse) outcome(field string) string {
-	for _, e := range r.Errors {
-		path, _ := e["path"].([]any)
-		if len(path) == 0 || path[0] == field {
-			ext, _ := e["extensions"].(map[string]any)
-			if code, _ := ext["code"].(string); code != "" {
-				return code
-			}
-			return "NO_CODE"
-		}
-	}
-	if r.Data[field] == nil {
-		return "NO_DATA"
-	}
-	return allowed
-}
-
-// restOutcome is allowed for a 2xx answer, else the envelope's error code.
-func restOutcome(t *testing.T, rec *httptest.ResponseRecorder) string {
-	t.Helper()
-	if rec.Code >= 200 && rec.Code < 300 {
-		return allowed
-	}
-	e, ok := decode(t, rec)["error"].(map[string]any)
-	require.True(t, ok, "error envelope: %s", rec.Body)
-	return e["code"].(string)
-}
-
-// requireData checks rec is the success envelope with status and nothing
-// else at the top level, and returns its data.
-func requireData(t *testing.T, rec *httptest.ResponseRecorder, status int) any {
-	t.Helper()
-	require.Equal(t, status, rec.Code, "body: %s", rec.Body)
-	body := decode(t, rec)
-	require.ElementsMatch(t, []string{"success", "data", "meta"}, keys(body), "body: %s", rec.Body)
-	require.Equal(t, true, body["success"])
-	if _, isList := body["data"].([]any); isList {
-		requireMeta(t, body, "pagination")
-	} else {
-		requireMeta(t, body)
-	}
-	return body["data"]
-}
-
-// requireList checks rec is a 200 list envelope and returns its resources
-// and pagination block.
-func requireList(t *testing.T, rec *httptest.ResponseRecorder, typ string) ([]map[string]any, map[string]any) {
-	t.Helper()
-	data := requireData(t, rec, http.StatusOK)
-	items, ok := data.([]any)
-	require.True(t, ok, "data is an array: %s", rec.Body)
-	out := make([]map[string]any, 0, len(items))
-	for _, it := range items {
-		out = append(out, requireResource(t, it, typ))
-	}
-	page := decode(t, rec)["meta"].(map[string]any)["pagination"].(map[string]any)
-	require.ElementsMatch(t, []string{"next_cursor", "has_more", "limit"}, keys(page))
-	require.IsType(t, true, page["has_more"])
-	require.IsType(t, 0.0, page["limit"])
-	if page["next_cursor"] != nil {
-		require.IsType(t, "", page["next_cursor"])
-	}
-	return out, page
-}
-
-// requireResource checks v is a resource object of typ.
-func requireResource(t *testing.T, v any, typ string) map[string]any {
-	t.Helper()
-	res, ok := v.(map[string]any)
-	require.True(t, ok, "resource is an object: %v", v)
-	require.ElementsMatch(t, []string{"id", "type", "attributes", "relationships"}, keys(res))
-	require.Equal(t, typ, res["type"])
-	require.IsType(t, "", res["id"])
-	require.IsType(t, map[string]any{}, res["attributes"])
-	require.IsType(t, map[string]any{}, res["relationships"])
-	return res
-}
-
-// attrs is a resource's attributes.
-func attrs(res map[string]any) map[string]any { return res["attributes"].(map[string]any) }
-
-// details is an error's details.
-func details(e map[string]any) map[string]any { return e["details"].(map[string]any) }

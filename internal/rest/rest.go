@@ -6,6 +6,7 @@ import (
 
 	"github.com/clientiq/clientiq/internal/apperr"
 	"github.com/clientiq/clientiq/internal/auth"
+	"github.com/clientiq/clientiq/internal/billing"
 	"github.com/clientiq/clientiq/internal/buildinfo"
 	"github.com/clientiq/clientiq/internal/member"
 	"github.com/clientiq/clientiq/internal/project"
@@ -14,6 +15,24 @@ import (
 
 // Prefix is where the compatibility layer is mounted.
 const Prefix = "/api/v1"
+
+// StripeWebhookPath is where the app mounts payment.NewStripeWebhook
+// (POST, with and without a trailing slash). It is under Prefix and
+// documented in openapi.json, but Register does not mount it: the webhook
+// has no tenant and no bearer token (the signature over the raw body is the
+// authentication), so it must not sit behind Config.Middleware.
+const StripeWebhookPath = Prefix + "/webhooks/stripe"
+
+// Route is one operation Register mounts: an HTTP method and the path
+// template, Prefix included, as openapi.json names it ("/api/v1/plans/{id}").
+// Each is mounted with and without its trailing slash.
+type Route struct {
+	Method string
+	Path   string
+}
+
+// String is the route as "METHOD /path".
+func (r Route) String() string { return r.Method + " " + r.Path }
 
 // Config holds what the REST handlers need.
 type Config struct {
@@ -33,20 +52,28 @@ type Config struct {
 	// Tenants serves the platform staff's /tenants routes; without it they
 	// are not mounted.
 	Tenants *tenant.Service
+	// Billing serves /plans, /subscriptions and /invoices; without it those
+	// routes are not mounted.
+	Billing *billing.Service
 }
 
-// Register mounts the /api/v1 routes on mux. Every route is registered with
-// and without its trailing slash.
-func Register(mux *http.ServeMux, cfg Config) {
-	h := &handlers{logger: cfg.Logger, auth: cfg.Auth, projects: cfg.Projects, members: cfg.Members, tenants: cfg.Tenants}
+// Register mounts the /api/v1 routes on mux, each with and without its
+// trailing slash, and returns them in the order they were mounted. Every
+// route is mounted through the one helper that records it, so the table is
+// exactly what mux serves: the OpenAPI and authorization tests compare
+// it with the document and with their expectations.
+func Register(mux *http.ServeMux, cfg Config) []Route {
+	h := &handlers{logger: cfg.Logger, auth: cfg.Auth, projects: cfg.Projects, members: cfg.Members,
+		tenants: cfg.Tenants, billing: cfg.Billing}
 	wrap := cfg.Middleware
 	if wrap == nil {
 		wrap = func(h http.Handler) http.Handler { return h }
 	}
+	var routes []Route
 	handle := func(method, path string, fn http.HandlerFunc) {
-		// Every route answers with and without its trailing slash.
 		mux.Handle(method+" "+Prefix+path+"/{$}", wrap(fn))
 		mux.Handle(method+" "+Prefix+path, wrap(fn))
+		routes = append(routes, Route{Method: method, Path: Prefix + path})
 	}
 	handle("GET", "", h.index)
 	handle("GET", "/openapi.json", h.openapi)
@@ -91,6 +118,19 @@ func Register(mux *http.ServeMux, cfg Config) {
 		handle("DELETE", "/tenants/{slug}", h.staffOnly(h.deleteTenant))
 		handle("POST", "/tenants/{slug}/restore", h.staffOnly(h.restoreTenant))
 	}
+	if h.billing != nil {
+		// The price list is public; PATCH is for staff (the service checks).
+		handle("GET", "/plans", h.listPlans)
+		handle("GET", "/plans/{id}", h.getPlan)
+		handle("PATCH", "/plans/{id}", h.updatePlan)
+		handle("GET", "/subscriptions", h.listSubscriptions)
+		handle("GET", "/subscriptions/{id}", h.getSubscription)
+		handle("PATCH", "/subscriptions/{id}", h.updateSubscription)
+		handle("GET", "/invoices", h.listInvoices)
+		handle("GET", "/invoices/{id}", h.getInvoice)
+		handle("POST", "/invoices/{id}/pay", h.payInvoice)
+	}
+	return routes
 }
 
 type handlers struct {
@@ -99,6 +139,7 @@ type handlers struct {
 	projects *project.Service
 	members  *member.Service
 	tenants  *tenant.Service
+	billing  *billing.Service
 }
 
 // index answers GET /api/v1/ with what the API is.
