@@ -4,7 +4,9 @@
 # but down, and installs them with apt-get when they are missing and we are
 # root. It also makes sure /usr/bin/chromium (Debian package chromium) is
 # there for the playground's browser test, and that the mailpit program is
-# installed for the email tests (internal/mailtest starts its own instances).
+# installed for the email tests (internal/mailtest starts its own instances),
+# and that pgbouncer is installed for the scaling test (cmd/clientiq starts
+# its own instance; no system pgbouncer is started).
 # Idempotent and quick when all is already in place. Used by `make test` and
 # .ci/run.
 set -euo pipefail
@@ -92,11 +94,34 @@ ensure_mailpit() {
   [ -x "$bin/mailpit" ] || { log "go install left no $bin/mailpit"; exit 1; }
 }
 
+# The scaling test (cmd/clientiq/scale_test.go) runs three servers through
+# a PgBouncer in transaction pooling mode that it starts itself, with its own
+# ini file on a free port; like Mailpit it is a program to install, not a
+# service to start. Debian's package would start a system instance on 6432
+# and enable it at boot: a policy-rc.d answering 101 (the Debian way to say
+# "do not start services") keeps the postinst from starting it, and when we
+# installed it we also disable it at boot.
+ensure_pgbouncer() {
+  [ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null && return 0
+  is_root || { log "pgbouncer is missing and we are not root: install it (apt-get install pgbouncer)"; exit 1; }
+  local policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy"
+    chmod +x "$policy"
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  apt_install pgbouncer
+  [ -x /usr/sbin/pgbouncer ] || { log "pgbouncer installed but /usr/sbin/pgbouncer is missing"; exit 1; }
+  update-rc.d pgbouncer disable >/dev/null 2>&1 || true
+  deb-systemd-helper disable pgbouncer.service >/dev/null 2>&1 || true
+}
+
 case "${1:-all}" in
   postgres) ensure_postgres ;;
   redis) ensure_redis ;;
   chromium) ensure_chromium ;;
   mailpit) ensure_mailpit ;;
-  all) ensure_postgres; ensure_redis; ensure_chromium; ensure_mailpit ;;
-  *) echo "usage: $0 [all|postgres|redis|chromium|mailpit]" >&2; exit 2 ;;
+  pgbouncer) ensure_pgbouncer ;;
+  all) ensure_postgres; ensure_redis; ensure_chromium; ensure_mailpit; ensure_pgbouncer ;;
+  *) echo "usage: $0 [all|postgres|redis|chromium|mailpit|pgbouncer]" >&2; exit 2 ;;
 esac

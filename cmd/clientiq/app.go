@@ -74,9 +74,10 @@ func open(ctx context.Context, e *env, withCache bool) (*deps, error) {
 	d.logger.InfoContext(ctx, "config_loaded", slog.Any("config", cfg))
 
 	d.db, err = db.Open(ctx, db.Config{
-		URL:            cfg.DatabaseURL,
-		MaxConns:       cfg.DatabaseMaxConns,
-		ConnectTimeout: cfg.DatabaseConnectTimeout,
+		URL:                cfg.DatabaseURL,
+		MaxConns:           cfg.DatabaseMaxConns,
+		ConnectTimeout:     cfg.DatabaseConnectTimeout,
+		TransactionPooling: cfg.TransactionPooled(),
 	})
 	if err != nil {
 		if errors.Is(err, db.ErrUnreachable) {
@@ -181,6 +182,7 @@ func (d *deps) jobsConfig(tenants *tenant.Service) (jobs.Config, error) {
 		Logger: d.logger, DefaultWorkers: d.cfg.WorkerConcurrency, Workers: workers,
 		PeriodicJobs: shop.billing.PeriodicJobs(),
 		Maintenance:  &jobs.Maintenance{Tenants: tenants, Clients: db.NewClients(d.db.SQL), Logger: d.logger},
+		PollOnly:     d.cfg.TransactionPooled(),
 	}, nil
 }
 

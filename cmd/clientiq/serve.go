@@ -23,11 +23,13 @@ import (
 	"github.com/clientiq/clientiq/internal/config"
 	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/dbmigrate"
+	"github.com/clientiq/clientiq/internal/demorequest"
 	"github.com/clientiq/clientiq/internal/events"
 	"github.com/clientiq/clientiq/internal/health"
 	"github.com/clientiq/clientiq/internal/httpserver"
 	"github.com/clientiq/clientiq/internal/jobs"
 	"github.com/clientiq/clientiq/internal/member"
+	"github.com/clientiq/clientiq/internal/notify"
 	"github.com/clientiq/clientiq/internal/payment"
 	"github.com/clientiq/clientiq/internal/playground"
 	"github.com/clientiq/clientiq/internal/project"
@@ -85,7 +87,7 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 		return &config.Error{Var: "TRUSTED_PROXIES", Problem: err.Error()}
 	}
 	metrics := httpserver.NewMetrics()
-	if err := metrics.Register(db.NewPoolCollector(d.db.Pool), jobs.NewCountsCollector(d.db.Pool)); err != nil {
+	if err := metrics.Register(db.NewPoolCollector(d.db.Pool), db.NewQueryCollector(d.db.Pool), jobs.NewCountsCollector(d.db.Pool)); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
 	srv := httpserver.New(httpserver.Config{
@@ -135,6 +137,11 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 		return err
 	}
 	limits := shop.billing.Limits()
+	demos, err := demorequest.NewService(demorequest.Config{Pool: d.db.Pool, Clients: clients, Cache: d.cache,
+		Notifier: notify.DemoRequestEmails{Outbox: outbox}, Logger: logger})
+	if err != nil {
+		return err
+	}
 	members := member.NewService(member.Config{
 		Pool: d.db.Pool, Sessions: auth.TenantRevoker{Auth: authSvc}, Notifier: outbox,
 		Hasher: authSvc.Hasher(), ValidatePassword: auth.ValidatePassword, Logger: logger,
@@ -160,6 +167,7 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 		Introspection: !cfg.IsProduction(),
 		Cache:         d.cache,
 		Billing:       shop.billing,
+		DemoRequests:  demos,
 	}))
 	mux.Handle("/graphql", gql)
 	mux.Handle("/graphql/", gql)
@@ -171,6 +179,7 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 		Projects:   projects,
 		Members:    members,
 		Tenants:    tenants,
+		Billing:    shop.billing,
 	})
 	// Stripe posts here: no tenant, no bearer token; the signature over the
 	// raw body is the authentication.

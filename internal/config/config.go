@@ -39,6 +39,21 @@ const (
 	PlaygroundStaff PlaygroundMode = "staff"
 )
 
+// Pooler names what sits between ClientIQ and PostgreSQL on DATABASE_URL.
+type Pooler string
+
+// The values DATABASE_POOLER accepts.
+const (
+	// PoolerNone: DATABASE_URL reaches PostgreSQL directly, or through a
+	// pooler in session mode, which behaves the same.
+	PoolerNone Pooler = "none"
+	// PoolerPgBouncerTransaction: DATABASE_URL goes through PgBouncer in
+	// transaction pooling mode, where consecutive transactions of one
+	// client connection may run on different server connections. Named
+	// prepared statements and LISTEN then do not work (see docs/scaling.md).
+	PoolerPgBouncerTransaction Pooler = "pgbouncer-transaction"
+)
+
 // DefaultDatabaseURL is used in the local and test profiles when DATABASE_URL
 // is unset; `make run` exports its own URL, so this is only a last resort.
 const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/clientiq?sslmode=disable"
@@ -59,6 +74,11 @@ type Config struct {
 	// DatabaseConnectTimeout (DATABASE_CONNECT_TIMEOUT): how long start-up waits
 	// for PostgreSQL before giving up. Default 5s.
 	DatabaseConnectTimeout time.Duration
+	// DatabasePooler (DATABASE_POOLER): none, or pgbouncer-transaction when
+	// DATABASE_URL goes through PgBouncer in transaction pooling mode; then
+	// pgx prepares no named statements and River polls instead of
+	// LISTENing. Default none.
+	DatabasePooler Pooler
 	// RedisURL (REDIS_URL): redis:// URL. Empty means: try 127.0.0.1:6379 in the
 	// local and test profiles, else use the in-process cache.
 	RedisURL string
@@ -169,6 +189,11 @@ func (e *Error) Error() string { return e.Var + ": " + e.Problem }
 // IsProduction reports whether the strict production rules apply.
 func (c *Config) IsProduction() bool { return c.Profile == ProfileProduction }
 
+// TransactionPooled reports whether DATABASE_URL goes through a pooler in
+// transaction mode, so nothing may rely on a session: no named prepared
+// statements, no LISTEN, no session advisory locks.
+func (c *Config) TransactionPooled() bool { return c.DatabasePooler == PoolerPgBouncerTransaction }
+
 // IsDevelopment reports whether developer conveniences (auto-detected
 // services, generated keys) are allowed.
 func (c *Config) IsDevelopment() bool {
@@ -186,6 +211,7 @@ var Vars = []Var{
 	{"DATABASE_URL", DefaultDatabaseURL + " (local/test only)", "PostgreSQL URL"},
 	{"DATABASE_MAX_CONNS", "12", "connection pool size"},
 	{"DATABASE_CONNECT_TIMEOUT", "5s", "how long to wait for PostgreSQL at start"},
+	{"DATABASE_POOLER", "none", "none, or pgbouncer-transaction when DATABASE_URL goes through PgBouncer's transaction pooling (docs/scaling.md)"},
 	{"REDIS_URL", "127.0.0.1:6379 if it answers (local/test), else in-process", "Redis URL (redis:// or rediss://)"},
 	{"HTTP_ADDR", "127.0.0.1:8080 (local/test), :8080", "HTTP listen address"},
 	{"HTTP_MAX_BODY_BYTES", "1048576", "request body limit in bytes"},
@@ -246,6 +272,15 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	c.DatabaseMaxConns = int32(r.intRange("DATABASE_MAX_CONNS", 12, 1, 1000))
 	c.DatabaseConnectTimeout = r.duration("DATABASE_CONNECT_TIMEOUT", 5*time.Second, 100*time.Millisecond, 5*time.Minute)
+	switch p := Pooler(strings.ToLower(r.str("DATABASE_POOLER", string(PoolerNone)))); p {
+	case PoolerNone, PoolerPgBouncerTransaction:
+		c.DatabasePooler = p
+		if err := validateExecMode(c.DatabaseURL, p); err != nil {
+			r.fail("DATABASE_URL", err.Error())
+		}
+	default:
+		r.fail("DATABASE_POOLER", fmt.Sprintf("unknown pooler %q (want none or pgbouncer-transaction)", p))
+	}
 
 	c.RedisURL = r.str("REDIS_URL", "")
 	if c.RedisURL != "" {
@@ -424,6 +459,29 @@ func validateDatabaseURL(s string) error {
 	return nil
 }
 
+// validateExecMode checks a default_query_exec_mode set in DATABASE_URL
+// (pgx reads it from there and refuses unknown values; ClientIQ picks a mode
+// itself when it is unset). exec and simple_protocol type every argument
+// from its Go value, and pgx cannot encode the []uuid.UUID that ClientIQ
+// binds to uuid[] parameters that way, so both are refused. Through a
+// transaction pooler describe_exec is refused too: its describe and execute
+// steps are two round trips, which may reach two different server
+// connections. cache_statement is left to the operator: it needs PgBouncer
+// 1.21 or newer with max_prepared_statements > 0 (docs/scaling.md).
+func validateExecMode(s string, p Pooler) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return errors.New("cannot be parsed as a URL")
+	}
+	switch mode := u.Query().Get("default_query_exec_mode"); {
+	case mode == "exec" || mode == "simple_protocol":
+		return fmt.Errorf("default_query_exec_mode=%s cannot encode uuid[] arguments; leave it unset (or use cache_describe)", mode)
+	case p == PoolerPgBouncerTransaction && mode == "describe_exec":
+		return fmt.Errorf("default_query_exec_mode=describe_exec cannot work through a transaction pooler (DATABASE_POOLER=%s)", p)
+	}
+	return nil
+}
+
 func validateRedisURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
@@ -569,6 +627,7 @@ func (c *Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("profile", string(c.Profile)),
 		slog.String("database_url", redactURL(c.DatabaseURL)),
+		slog.String("database_pooler", string(c.DatabasePooler)),
 		slog.String("redis_url", redactURL(c.RedisURL)),
 		slog.String("http_addr", c.HTTPAddr),
 		slog.String("base_domain", c.BaseDomain),

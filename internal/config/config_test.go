@@ -84,6 +84,8 @@ func TestLoad(t *testing.T) {
 		require.Equal(t, config.DefaultDatabaseURL, cfg.DatabaseURL)
 		require.Equal(t, int32(12), cfg.DatabaseMaxConns)
 		require.Equal(t, 5*time.Second, cfg.DatabaseConnectTimeout)
+		require.Equal(t, config.PoolerNone, cfg.DatabasePooler)
+		require.False(t, cfg.TransactionPooled())
 		require.Empty(t, cfg.RedisURL, "empty REDIS_URL means probe locally, then fall back to memory")
 		require.Equal(t, "127.0.0.1:8080", cfg.HTTPAddr)
 		require.Equal(t, int64(1<<20), cfg.MaxBodyBytes)
@@ -126,6 +128,7 @@ func TestLoad(t *testing.T) {
 			"DATABASE_URL":             "postgresql://u:p@localhost/other",
 			"DATABASE_MAX_CONNS":       " 40 ",
 			"DATABASE_CONNECT_TIMEOUT": "2s",
+			"DATABASE_POOLER":          "PgBouncer-Transaction",
 			"REDIS_URL":                "rediss://cache.internal:6380/2",
 			"HTTP_ADDR":                ":9090",
 			"HTTP_MAX_BODY_BYTES":      "2048",
@@ -153,6 +156,7 @@ func TestLoad(t *testing.T) {
 		require.Equal(t, "postgresql://u:p@localhost/other", cfg.DatabaseURL)
 		require.Equal(t, int32(40), cfg.DatabaseMaxConns)
 		require.Equal(t, 2*time.Second, cfg.DatabaseConnectTimeout)
+		require.Equal(t, config.PoolerPgBouncerTransaction, cfg.DatabasePooler, "pooler names are case-insensitive")
 		require.Equal(t, "rediss://cache.internal:6380/2", cfg.RedisURL)
 		require.Equal(t, ":9090", cfg.HTTPAddr)
 		require.Equal(t, int64(2048), cfg.MaxBodyBytes)
@@ -215,6 +219,9 @@ func TestLoadRejectsMalformedVariables(t *testing.T) {
 		{"DatabaseMaxConnsTooLarge", map[string]string{"DATABASE_MAX_CONNS": "1001"}, "DATABASE_MAX_CONNS"},
 		{"DatabaseConnectTimeoutWithoutUnit", map[string]string{"DATABASE_CONNECT_TIMEOUT": "5"}, "DATABASE_CONNECT_TIMEOUT"},
 		{"DatabaseConnectTimeoutTooShort", map[string]string{"DATABASE_CONNECT_TIMEOUT": "1ms"}, "DATABASE_CONNECT_TIMEOUT"},
+		{"DatabasePoolerUnknown", map[string]string{"DATABASE_POOLER": "pgbouncer"}, "DATABASE_POOLER"},
+		{"DatabasePoolerSessionModeIsNotAValue", map[string]string{"DATABASE_POOLER": "pgbouncer-session"}, "DATABASE_POOLER"},
+		{"DatabaseURLUnknownExecMode", map[string]string{"DATABASE_URL": "postgres://localhost/clientiq?default_query_exec_mode=fast"}, "DATABASE_URL"},
 		{"RedisURLWrongScheme", map[string]string{"REDIS_URL": "http://x"}, "REDIS_URL"},
 		{"RedisURLWithoutHost", map[string]string{"REDIS_URL": "redis:///0"}, "REDIS_URL"},
 		{"HTTPAddrWithoutHostPart", map[string]string{"HTTP_ADDR": "8080"}, "HTTP_ADDR"},
@@ -265,6 +272,91 @@ func TestLoadRejectsMalformedVariables(t *testing.T) {
 			requireConfigError(t, err, tt.wantVar)
 		})
 	}
+}
+
+func TestLoadDatabasePooler(t *testing.T) {
+	t.Parallel()
+
+	const viaPgBouncer = "postgres://clientiq@pgbouncer.internal:6432/clientiq"
+
+	t.Run("PgBouncerTransactionPoolingIsTransactionPooled", func(t *testing.T) {
+		t.Parallel()
+
+		cfg, err := config.Load(getenv(map[string]string{"DATABASE_URL": viaPgBouncer, "DATABASE_POOLER": "pgbouncer-transaction"}))
+		require.NoError(t, err)
+		require.Equal(t, config.PoolerPgBouncerTransaction, cfg.DatabasePooler)
+		require.True(t, cfg.TransactionPooled())
+	})
+
+	t.Run("ExplicitNoneIsNotTransactionPooled", func(t *testing.T) {
+		t.Parallel()
+
+		cfg, err := config.Load(getenv(map[string]string{"DATABASE_POOLER": " none "}))
+		require.NoError(t, err)
+		require.Equal(t, config.PoolerNone, cfg.DatabasePooler)
+		require.False(t, cfg.TransactionPooled())
+	})
+
+	// cache_statement is allowed: PgBouncer 1.21+ with
+	// max_prepared_statements > 0 tracks named statements.
+	for _, mode := range []string{"cache_describe", "cache_statement"} {
+		t.Run("AcceptsExecMode"+mode+"ThroughThePooler", func(t *testing.T) {
+			t.Parallel()
+
+			cfg, err := config.Load(getenv(map[string]string{
+				"DATABASE_URL":    viaPgBouncer + "?default_query_exec_mode=" + mode,
+				"DATABASE_POOLER": "pgbouncer-transaction",
+			}))
+			require.NoError(t, err)
+			require.True(t, cfg.TransactionPooled())
+		})
+	}
+
+	t.Run("AcceptsDescribeExecWithoutAPooler", func(t *testing.T) {
+		t.Parallel()
+
+		_, err := config.Load(getenv(map[string]string{"DATABASE_URL": viaPgBouncer + "?default_query_exec_mode=describe_exec"}))
+		require.NoError(t, err)
+	})
+
+	// Both type arguments from their Go values: pgx cannot send the
+	// []uuid.UUID ClientIQ binds to uuid[] parameters.
+	for _, mode := range []string{"exec", "simple_protocol"} {
+		for _, pooler := range []string{"none", "pgbouncer-transaction"} {
+			t.Run("RefusesExecMode"+mode+"With"+pooler, func(t *testing.T) {
+				t.Parallel()
+
+				cfg, err := config.Load(getenv(map[string]string{
+					"DATABASE_URL":    viaPgBouncer + "?default_query_exec_mode=" + mode,
+					"DATABASE_POOLER": pooler,
+				}))
+				require.Nil(t, cfg)
+				cerr := requireConfigError(t, err, "DATABASE_URL")
+				require.Contains(t, cerr.Problem, "uuid[]")
+			})
+		}
+	}
+
+	t.Run("RefusesDescribeExecThroughThePooler", func(t *testing.T) {
+		t.Parallel()
+
+		cfg, err := config.Load(getenv(map[string]string{
+			"DATABASE_URL":    viaPgBouncer + "?sslmode=disable&default_query_exec_mode=describe_exec",
+			"DATABASE_POOLER": "pgbouncer-transaction",
+		}))
+		require.Nil(t, cfg)
+		cerr := requireConfigError(t, err, "DATABASE_URL")
+		require.Contains(t, cerr.Problem, "describe_exec")
+		require.Contains(t, cerr.Problem, "transaction pooler")
+	})
+
+	t.Run("ProductionAcceptsThePooler", func(t *testing.T) {
+		t.Parallel()
+
+		cfg, err := config.Load(getenv(with(productionEnv(), "DATABASE_POOLER", "pgbouncer-transaction")))
+		require.NoError(t, err)
+		require.True(t, cfg.TransactionPooled())
+	})
 }
 
 func TestLoadReportsFirstProblemOnly(t *testing.T) {
@@ -403,6 +495,7 @@ func TestConfigLogValueMasksSecrets(t *testing.T) {
 	require.NoError(t, json.Unmarshal(buf.Bytes(), &line))
 	require.Equal(t, "production", line.Config["profile"])
 	require.Equal(t, "postgres://clientiq:xxxxx@db.internal:5432/clientiq", line.Config["database_url"])
+	require.Equal(t, "none", line.Config["database_pooler"])
 	require.Equal(t, "redis://default:xxxxx@cache.internal:6379/0", line.Config["redis_url"])
 	require.Equal(t, "smtp://mailer:xxxxx@smtp.clientiq.example:587", line.Config["smtp_url"])
 	require.Equal(t, true, line.Config["jwt_secret_set"])

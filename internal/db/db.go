@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,7 +29,29 @@ type Config struct {
 	ConnectTimeout time.Duration
 	// ApplicationName is reported to PostgreSQL (pg_stat_activity). Default "clientiq".
 	ApplicationName string
+	// TransactionPooling says URL goes through a pooler in transaction mode
+	// (DATABASE_POOLER=pgbouncer-transaction): each transaction, and each
+	// statement outside one, may run on another server connection, so
+	// nothing can rely on state a connection kept from an earlier round
+	// trip. The pool then runs every query in TransactionPoolingExecMode,
+	// unless URL sets default_query_exec_mode itself.
+	TransactionPooling bool
 }
+
+// TransactionPoolingExecMode is the query mode used behind a transaction
+// pooler. pgx's default mode caches named prepared statements on each
+// connection, which a pooler that moves the client between server
+// connections breaks ("prepared statement … does not exist" or "already
+// exists"); PgBouncer tracks them only from 1.21 with
+// max_prepared_statements > 0, and Debian 12 ships 1.18. CacheDescribe
+// uses only the unnamed statement and sends each execution self-contained
+// (Parse, Bind, Execute in one round trip), with the parameter types
+// PostgreSQL described, so every argument is encoded exactly as with the
+// default mode. QueryExecModeExec and the simple protocol are one round
+// trip too, but infer types from the Go values: ClientIQ passes []uuid.UUID
+// for uuid[] parameters, which pgx cannot encode without a described type
+// (see docs/scaling.md).
+const TransactionPoolingExecMode = pgx.QueryExecModeCacheDescribe
 
 // DB is the shared handle: a pgx pool (River, raw SQL) and a database/sql
 // view of the same pool (ent).
@@ -71,9 +94,16 @@ func PoolConfig(cfg Config) (*pgxpool.Config, error) {
 	if _, ok := pcfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		pcfg.ConnConfig.RuntimeParams["application_name"] = cmp.Or(cfg.ApplicationName, "clientiq")
 	}
+	if cfg.TransactionPooling && !strings.Contains(cfg.URL, "default_query_exec_mode=") {
+		pcfg.ConnConfig.DefaultQueryExecMode = TransactionPoolingExecMode
+	}
 	pcfg.MaxConnLifetime = time.Hour
 	pcfg.MaxConnIdleTime = 10 * time.Minute
 	pcfg.HealthCheckPeriod = 30 * time.Second
+	// Count statements (clientiq_db_queries_total); one atomic add each.
+	if pcfg.ConnConfig.Tracer == nil {
+		pcfg.ConnConfig.Tracer = &QueryCounter{}
+	}
 	return pcfg, nil
 }
 

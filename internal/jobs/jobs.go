@@ -71,6 +71,12 @@ type Config struct {
 	// workers and their periodic jobs (see Maintenance). Nil in processes
 	// and tests that only want their own jobs.
 	Maintenance *Maintenance
+	// PollOnly makes the client poll for new jobs (every second) and
+	// leadership instead of LISTENing for notifications: required when the
+	// pool goes through a pooler in transaction mode (DATABASE_POOLER=
+	// pgbouncer-transaction), where a LISTEN would be held by a server
+	// connection the pooler hands to other clients. Default false.
+	PollOnly bool
 	// TestOnly turns on River's test mode.
 	TestOnly bool
 }
@@ -125,6 +131,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 		JobTimeout:           jobTimeout,
 		RescueStuckJobsAfter: longest + rescueMargin,
 		MaxAttempts:          cmp.Or(cfg.MaxAttempts, defaultMaxAttempts),
+		PollOnly:             cfg.PollOnly,
 		TestOnly:             cfg.TestOnly,
 	})
 	if err != nil {

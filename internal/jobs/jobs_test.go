@@ -120,3 +120,49 @@ func TestInsertTxEnqueuesOnlyWhenTheTransactionCommits(t *testing.T) {
 		require.Equal(t, jobs.QueueDefault, res.Job.Queue)
 	})
 }
+
+// TestPollOnlyClientWorksJobsWithoutListening: behind a transaction pooler
+// a LISTEN would stay on a server connection the pooler hands to others, so
+// a PollOnly client must find its jobs by polling and never LISTEN. A
+// client without it does LISTEN, which shows the check can fail.
+func TestPollOnlyClientWorksJobsWithoutListening(t *testing.T) {
+	t.Parallel()
+
+	// listening counts the sessions of the test's database whose last
+	// statement was a LISTEN; -1 when it cannot tell. It runs inside
+	// require.Eventually and Never, off the test's goroutine, so it
+	// reports instead of failing.
+	listening := func(pool *pgxpool.Pool) int {
+		var n int
+		if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'listen %'`).Scan(&n); err != nil {
+			return -1
+		}
+		return n
+	}
+
+	t.Run("poll only: the job is worked and nothing listens", func(t *testing.T) {
+		t.Parallel()
+		db := dbtest.New(t)
+		client, err := jobs.NewClient(db.Pool, jobs.Config{Logger: discard, PollOnly: true})
+		require.NoError(t, err)
+		events := finished(t, client)
+		start(t, client)
+
+		res, err := client.Insert(context.Background(), jobs.NoopArgs{}, nil)
+		require.NoError(t, err)
+
+		require.Equal(t, river.EventKindJobCompleted, waitFor(t, events, res.Job.ID).Kind)
+		require.Never(t, func() bool { return listening(db.Pool) != 0 }, 2*time.Second, 50*time.Millisecond)
+	})
+
+	t.Run("default: the client listens", func(t *testing.T) {
+		t.Parallel()
+		db := dbtest.New(t)
+		client, err := jobs.NewClient(db.Pool, jobs.Config{Logger: discard})
+		require.NoError(t, err)
+		start(t, client)
+
+		require.Eventually(t, func() bool { return listening(db.Pool) > 0 }, 10*time.Second, 50*time.Millisecond)
+	})
+}
