@@ -25,6 +25,7 @@ func TestInvalidConfigurationExitsTwoWithOneLineNamingTheVariable(t *testing.T) 
 		{"unparseable DATABASE_URL", []string{"DATABASE_URL", "::not a url::"}, "DATABASE_URL"},
 		{"non-boolean ENABLE_PAYMENTS", []string{"ENABLE_PAYMENTS", "maybe"}, "ENABLE_PAYMENTS"},
 		{"unknown CLIENTIQ_ENV profile", []string{"CLIENTIQ_ENV", "prod"}, "CLIENTIQ_ENV"},
+		{"migrate through a transaction pooler", []string{"DATABASE_POOLER", "pgbouncer-transaction"}, "DATABASE_POOLER"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

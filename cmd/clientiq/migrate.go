@@ -23,11 +23,17 @@ func migrateFlags(fs *flag.FlagSet) func(context.Context, *env) error {
 		if len(e.args) > 0 {
 			return usageError{"unexpected arguments: " + strings.Join(e.args, " ")}
 		}
+		cfg, err := config.Load(e.getenv)
+		if err != nil {
+			return err
+		}
+		if cfg.TransactionPooled() {
+			// Migrations hold a session advisory lock and run DDL over
+			// several statements: a transaction pooler would hand them to
+			// different server connections.
+			return &config.Error{Var: "DATABASE_POOLER", Problem: "migrate must reach PostgreSQL directly: run it with DATABASE_POOLER=none and DATABASE_URL pointing at the server, not at PgBouncer"}
+		}
 		if *createDB {
-			cfg, err := config.Load(e.getenv)
-			if err != nil {
-				return err
-			}
 			created, err := db.EnsureDatabase(ctx, db.Config{URL: cfg.DatabaseURL, ConnectTimeout: cfg.DatabaseConnectTimeout})
 			if err != nil {
 				return err
