@@ -173,13 +173,14 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 	mux.Handle("/graphql/", gql)
 	restFail := func(w http.ResponseWriter, r *http.Request, err error) { rest.WriteError(w, r, logger, err) }
 	rest.Register(mux, rest.Config{
-		Logger:     logger,
-		Middleware: func(h http.Handler) http.Handler { return scoped(restFail, h) },
-		Auth:       authSvc,
-		Projects:   projects,
-		Members:    members,
-		Tenants:    tenants,
-		Billing:    shop.billing,
+		Logger:       logger,
+		Middleware:   func(h http.Handler) http.Handler { return scoped(restFail, h) },
+		Auth:         authSvc,
+		Projects:     projects,
+		Members:      members,
+		Tenants:      tenants,
+		Billing:      shop.billing,
+		DemoRequests: demos,
 	})
 	// Stripe posts here: no tenant, no bearer token; the signature over the
 	// raw body is the authentication.

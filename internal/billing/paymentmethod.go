@@ -22,12 +22,12 @@ var paymentMethodPattern = regexp.MustCompile(`^pm_[A-Za-z0-9_]{1,252}$`)
 // card itself never reaches ClientIQ. A past-due subscription's failed
 // invoices are retried with it by the next dunning run.
 func (s *Service) SetPaymentMethod(ctx context.Context, method string) (*ent.Subscription, error) {
-	if !paymentMethodPattern.MatchString(method) {
-		return nil, apperr.FieldErrors{"paymentMethod": {"must be a payment method token (pm_…) from the payment provider"}}.Err()
-	}
 	t, err := s.manage(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if !paymentMethodPattern.MatchString(method) {
+		return nil, apperr.FieldErrors{"paymentMethod": {"must be a payment method token (pm_…) from the payment provider"}}.Err()
 	}
 	err = s.inTx(ctx, "set payment method", func(tx pgx.Tx) error {
 		sub, err := lockSub(ctx, tx, t.ID)

@@ -11,6 +11,8 @@ import (
 	"github.com/clientiq/clientiq/ent/invoiceline"
 	"github.com/clientiq/clientiq/internal/apperr"
 	"github.com/clientiq/clientiq/internal/billing"
+	"github.com/clientiq/clientiq/internal/rbac"
+	"github.com/clientiq/clientiq/internal/tenancy"
 )
 
 // The billing handlers call the billing.Service methods the GraphQL
@@ -29,7 +31,9 @@ func planResource(p *ent.Plan) Resource {
 }
 
 // subscriptionResource renders a subscription as the service returns it,
-// with its plan loaded: the plan's code is the attribute PATCH takes.
+// with its plan loaded: the plan's code is the attribute PATCH takes. The
+// payment method token is never shown, only whether there is one
+// (GraphQL's hasPaymentMethod).
 func subscriptionResource(s *ent.Subscription) Resource {
 	code := ""
 	if s.Edges.Plan != nil {
@@ -39,7 +43,7 @@ func subscriptionResource(s *ent.Subscription) Resource {
 		"plan": code, "interval": s.Interval, "status": s.Status, "trial_ends_at": optTimestamp(s.TrialEndsAt),
 		"current_period_start": timestamp(s.CurrentPeriodStart), "current_period_end": timestamp(s.CurrentPeriodEnd),
 		"cancel_at_period_end": s.CancelAtPeriodEnd, "canceled_at": optTimestamp(s.CanceledAt),
-		"past_due_since": optTimestamp(s.PastDueSince), "provider": s.Provider,
+		"past_due_since": optTimestamp(s.PastDueSince), "provider": s.Provider, "has_payment_method": s.PaymentMethod != "",
 		"created_at": timestamp(s.CreatedAt), "updated_at": timestamp(s.UpdatedAt),
 	}, Relationships: map[string]any{
 		"plan": idRef("plan", &s.PlanID), "scheduled_plan": idRef("plan", s.ScheduledPlanID),
@@ -169,17 +173,20 @@ func (h *handlers) getSubscription(w http.ResponseWriter, r *http.Request) {
 	respond(h, w, r, http.StatusOK, sub, err, subscriptionResource)
 }
 
-// subscriptionBody is one change: a plan (with an optional interval), or
-// cancel_at_period_end to cancel (true) or resume (false).
+// subscriptionBody is one change: a plan (with an optional interval),
+// cancel_at_period_end to cancel (true) or resume (false), or
+// payment_method to record the provider's token for the tenant's card.
 type subscriptionBody struct {
 	Plan              *string `json:"plan"`
 	Interval          *string `json:"interval"`
 	CancelAtPeriodEnd *bool   `json:"cancel_at_period_end"`
+	PaymentMethod     *string `json:"payment_method"`
 }
 
-// updateSubscription maps the body to changePlan, cancelSubscription or
-// resumeSubscription. The id is checked first (SubscriptionByID): another
-// tenant's subscription, or none, is NOT_FOUND and nothing changes.
+// updateSubscription maps the body to changePlan, cancelSubscription,
+// resumeSubscription or setPaymentMethod. The id is checked first
+// (SubscriptionByID): another tenant's subscription, or none, is NOT_FOUND
+// and nothing changes.
 func (h *handlers) updateSubscription(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -193,11 +200,15 @@ func (h *handlers) updateSubscription(w http.ResponseWriter, r *http.Request) {
 	}
 	changing := b.Plan != nil || b.Interval != nil
 	switch {
+	case b.PaymentMethod != nil && (changing || b.CancelAtPeriodEnd != nil):
+		err = apperr.Validation("invalid input: check payment_method", map[string][]string{
+			"payment_method": {"cannot be combined with plan, interval or cancel_at_period_end: send one change at a time"}})
 	case changing && b.CancelAtPeriodEnd != nil:
 		err = apperr.Validation("invalid input: check cancel_at_period_end", map[string][]string{
 			"cancel_at_period_end": {"cannot be combined with plan or interval: send one change at a time"}})
-	case !changing && b.CancelAtPeriodEnd == nil:
-		err = apperr.Validation("nothing to update", map[string][]string{"body": {"must set plan (and interval) or cancel_at_period_end"}})
+	case !changing && b.CancelAtPeriodEnd == nil && b.PaymentMethod == nil:
+		err = apperr.Validation("nothing to update", map[string][]string{
+			"body": {"must set plan (and interval), cancel_at_period_end or payment_method"}})
 	}
 	if err != nil {
 		WriteError(w, r, h.logger, err)
@@ -209,6 +220,8 @@ func (h *handlers) updateSubscription(w http.ResponseWriter, r *http.Request) {
 	}
 	var sub *ent.Subscription
 	switch {
+	case b.PaymentMethod != nil:
+		sub, err = h.setPaymentMethod(r, *b.PaymentMethod)
 	case changing:
 		sub, err = h.billing.ChangePlan(r.Context(), deref(b.Plan), deref(b.Interval))
 	case *b.CancelAtPeriodEnd:
@@ -217,6 +230,20 @@ func (h *handlers) updateSubscription(w http.ResponseWriter, r *http.Request) {
 		sub, err = h.billing.Resume(r.Context())
 	}
 	respond(h, w, r, http.StatusOK, sub, err, subscriptionResource)
+}
+
+// setPaymentMethod checks billing.manage before calling the service, as
+// GraphQL's @hasPermission directive does before its resolver:
+// SetPaymentMethod checks the token's shape first, so without this a caller
+// who may only read billing would be told VALIDATION_ERROR where GraphQL
+// says FORBIDDEN. The service's field name (paymentMethod) is renamed to
+// the body's.
+func (h *handlers) setPaymentMethod(r *http.Request, method string) (*ent.Subscription, error) {
+	if _, err := tenancy.RequirePermission(r.Context(), rbac.BillingManage); err != nil {
+		return nil, err
+	}
+	sub, err := h.billing.SetPaymentMethod(r.Context(), method)
+	return sub, snakeFields(err)
 }
 
 // --- invoices ---

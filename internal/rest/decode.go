@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"entgo.io/contrib/entgql"
 	"github.com/google/uuid"
@@ -149,4 +150,40 @@ func nextCursor(hasMore bool, end *entgql.Cursor[uuid.UUID]) *string {
 	end.MarshalGQL(&b)
 	s := strings.Trim(b.String(), `"`)
 	return &s
+}
+
+// snakeFields renames the fields of a VALIDATION_ERROR from the service's
+// names (jobTitle, companySize, paymentMethod: GraphQL's) to this API's
+// snake_case body fields, message included. Other errors pass unchanged.
+func snakeFields(err error) error {
+	e := apperr.As(err)
+	if err == nil || e.Code != apperr.CodeValidation || len(e.Fields) == 0 {
+		return err
+	}
+	out := *e
+	out.Fields = make(map[string][]string, len(e.Fields))
+	for k, v := range e.Fields {
+		s := snakeCase(k)
+		out.Fields[s] = append(out.Fields[s], v...)
+		if out.Message == "invalid input: check "+k {
+			out.Message = "invalid input: check " + s
+		}
+	}
+	return &out
+}
+
+// snakeCase turns a camelCase field name into snake_case ("jobTitle" →
+// "job_title"); a snake_case name is left as it is.
+func snakeCase(s string) string {
+	var b strings.Builder
+	for i, c := range s {
+		if unicode.IsUpper(c) {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			c = unicode.ToLower(c)
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/clientiq/clientiq/internal/apperr"
@@ -64,6 +65,15 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	details := e.Fields
 	if details == nil {
 		details = map[string][]string{}
+	}
+	// A throttled client is told when to come back in the standard header
+	// too (RFC 9110 §10.2.3), not only in the body.
+	if e.Code == apperr.CodeRateLimited {
+		if v := details["retry_after_seconds"]; len(v) == 1 {
+			if _, err := strconv.Atoi(v[0]); err == nil {
+				w.Header().Set("Retry-After", v[0])
+			}
+		}
 	}
 	writeJSON(w, Status(e.Code), errorEnvelope{
 		Error: ErrorBody{Code: e.Code, Message: msg, Details: details},

@@ -2,6 +2,7 @@ package rest_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -24,6 +26,7 @@ import (
 	"github.com/clientiq/clientiq/internal/cache"
 	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/dbtest"
+	"github.com/clientiq/clientiq/internal/demorequest"
 	"github.com/clientiq/clientiq/internal/httpserver"
 	"github.com/clientiq/clientiq/internal/jobs"
 	"github.com/clientiq/clientiq/internal/member"
@@ -83,6 +86,7 @@ type harness struct {
 	auth    *auth.Service
 	tenants *tenant.Service
 	billing *billing.Service
+	demos   *demorequest.Service
 	srv     *httptest.Server
 	logs    *logBuffer
 	hash    string
@@ -115,7 +119,19 @@ type harnessOptions struct {
 	// charges; nil serves billing with payments off, as the GraphQL
 	// permission matrix does (payInvoice is FEATURE_DISABLED).
 	charger billing.Charger
+	// demoPerIP and demoPerEmail are the demo request throttles; 0 keeps
+	// the harness's (per address high enough that no other test meets it,
+	// per email the service's default: the tests use fresh emails).
+	demoPerIP, demoPerEmail int
+	// trustLoopback trusts X-Forwarded-For from the test client, as the
+	// production server trusts its proxies, so a test can call from
+	// several client addresses.
+	trustLoopback bool
 }
+
+// harnessDemoPerIP is the harness's per-address demo request throttle:
+// every POST /demo-requests of a harness comes from 127.0.0.1.
+const harnessDemoPerIP = 10_000
 
 // newHarness provisions a database with tenants alpha (owner, admin,
 // member, viewer) and bravo (owner) and a staff user, and serves the chain
@@ -151,7 +167,11 @@ func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 	resolver := tenant.NewResolver(tenant.ResolverConfig{Pool: d.Pool, Cache: store, BaseDomain: baseDomain, Logger: logger})
 
 	// The wiring of cmd/clientiq/serve.go.
-	server := httpserver.New(httpserver.Config{Logger: logger})
+	var trusted []netip.Prefix
+	if opts.trustLoopback {
+		trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	}
+	server := httpserver.New(httpserver.Config{Logger: logger, TrustedProxies: trusted})
 	mux := server.Mux()
 	scoped := func(fail func(http.ResponseWriter, *http.Request, error), h http.Handler) http.Handler {
 		return resolver.Middleware(fail)(authSvc.Middleware(fail)(h))
@@ -159,19 +179,24 @@ func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 	clients := db.NewClients(d.SQL)
 	billingSvc := billing.NewService(billing.Config{Pool: d.Pool, Clients: clients, Logger: logger,
 		Charger: opts.charger, PaymentsEnabled: opts.charger != nil})
+	// No Notifier: the emails of a demo request are notify's tests.
+	demos, err := demorequest.NewService(demorequest.Config{Pool: d.Pool, Clients: clients, Cache: store, Logger: logger,
+		PerIPPerHour: cmp.Or(opts.demoPerIP, harnessDemoPerIP), PerEmailPerDay: opts.demoPerEmail})
+	require.NoError(t, err)
 	gql := scoped(graph.WriteHTTPError, graph.NewHandler(graph.Config{Clients: clients, Auth: authSvc,
-		Tenants: tenants, Members: members, Billing: billingSvc, Logger: logger, Version: "rest-1"}))
+		Tenants: tenants, Members: members, Billing: billingSvc, DemoRequests: demos, Logger: logger, Version: "rest-1"}))
 	mux.Handle("/graphql", gql)
 	mux.Handle("/graphql/", gql)
 	restFail := func(w http.ResponseWriter, r *http.Request, err error) { rest.WriteError(w, r, logger, err) }
 	routes := rest.Register(mux, rest.Config{
-		Logger:     logger,
-		Middleware: func(h http.Handler) http.Handler { return scoped(restFail, h) },
-		Auth:       authSvc,
-		Projects:   project.NewService(clients),
-		Members:    members,
-		Tenants:    tenants,
-		Billing:    billingSvc,
+		Logger:       logger,
+		Middleware:   func(h http.Handler) http.Handler { return scoped(restFail, h) },
+		Auth:         authSvc,
+		Projects:     project.NewService(clients),
+		Members:      members,
+		Tenants:      tenants,
+		Billing:      billingSvc,
+		DemoRequests: demos,
 	})
 	// The Stripe webhook, outside the tenant and auth middleware.
 	hook := payment.NewStripeWebhook(payment.WebhookConfig{Pool: d.Pool, Inserter: inserter,
@@ -183,7 +208,7 @@ func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 
 	hash, err := hasher.Hash(ctx, password)
 	require.NoError(t, err)
-	h := &harness{pool: d.Pool, auth: authSvc, tenants: tenants, billing: billingSvc, srv: srv, logs: logs,
+	h := &harness{pool: d.Pool, auth: authSvc, tenants: tenants, billing: billingSvc, demos: demos, srv: srv, logs: logs,
 		hash: hash, routes: routes, users: map[role]*account{}}
 	h.users[owner], h.a = h.signupOwner(t, slugA)
 	h.users[ownerB], h.b = h.signupOwner(t, slugB)

@@ -59,9 +59,9 @@ type rxCase struct {
 
 // rxFixtures are alpha's rows the calls name.
 type rxFixtures struct {
-	h                                             *harness
-	ownerTok                                      string
-	project, member, role, sub, invoice, planEdit string
+	h                                                   *harness
+	ownerTok                                            string
+	project, member, role, sub, invoice, planEdit, demo string
 }
 
 // inAlpha runs a one-value query with $A standing for alpha's schema.
@@ -145,6 +145,7 @@ func rxCases() map[string]rxCase {
 		rol  = func(f *rxFixtures) string { return "/roles/" + f.role }
 		sub  = func(f *rxFixtures) string { return "/subscriptions/" + f.sub }
 		inv  = func(f *rxFixtures) string { return "/invoices/" + f.invoice }
+		demo = func(f *rxFixtures) string { return "/demo-requests/" + f.demo }
 		n    = func(f *rxFixtures) int64 { return f.h.next() }
 	)
 	tenantsCount := func(t *testing.T, f *rxFixtures) string { return f.h.scalar(t, `SELECT count(*) FROM public.tenants`) }
@@ -240,6 +241,17 @@ func rxCases() map[string]rxCase {
 		// invoice is looked up, so bravo's owner gets 403 too.
 		"POST /api/v1/invoices/{id}/pay": {want: "401 403 403 403 403 403 404", call: fixed(func(f *rxFixtures) string { return inv(f) + "/pay" }),
 			state: func(t *testing.T, f *rxFixtures) string { return f.h.payments(t, f.invoice) }},
+
+		// Anyone asks for a demo, on their own host; the inbox is staff's
+		// (what the /tenants routes answer).
+		"POST /api/v1/demo-requests": {want: everyone, call: func(_ *testing.T, f *rxFixtures, _ role) (string, any) {
+			return "/demo-requests", demoForm(fmt.Sprintf("mx%d@prospect.test", n(f)), "Matrix")
+		}},
+		"GET /api/v1/demo-requests":      {want: staffOnly, call: fixed(at("/demo-requests?status=new"))},
+		"GET /api/v1/demo-requests/{id}": {want: staffOnly, call: fixed(demo)},
+		"PATCH /api/v1/demo-requests/{id}": {want: staffOnly, call: func(_ *testing.T, f *rxFixtures, _ role) (string, any) {
+			return demo(f), map[string]any{"status": "contacted", "notes": fmt.Sprintf("mx-%d", n(f))}
+		}, state: func(t *testing.T, f *rxFixtures) string { return f.h.demoRequestRow(t, f.demo) }},
 	}
 }
 
@@ -253,6 +265,7 @@ func newRxFixtures(t *testing.T, h *harness) *rxFixtures {
 	f.sub = h.subscriptionOf(t, h.a)
 	f.invoice = h.createInvoice(t, h.a, nil)
 	f.planEdit = h.createPlan(t)
+	f.demo = h.createDemoRequest(t, "Matrix fixture")
 	_, err := h.tenants.Create(context.Background(), tenant.CreateInput{Slug: charlie, Name: "Charlie"})
 	require.NoError(t, err)
 	return f

@@ -572,6 +572,7 @@ func TestOpenAPIResponsesMatchTheDocument(t *testing.T) {
 	cases = append(cases, resourceLiveCases(t, h)...)
 	billingCases, headers := billingLiveCases(t, h)
 	cases = append(cases, billingCases...)
+	cases = append(cases, demoLiveCases(t, h)...)
 
 	t.Run("EveryDocumentedOperationIsExercised", func(t *testing.T) {
 		t.Parallel()

@@ -8,6 +8,7 @@ import (
 	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/clientiq/clientiq/internal/billing"
 	"github.com/clientiq/clientiq/internal/buildinfo"
+	"github.com/clientiq/clientiq/internal/demorequest"
 	"github.com/clientiq/clientiq/internal/member"
 	"github.com/clientiq/clientiq/internal/project"
 	"github.com/clientiq/clientiq/internal/tenant"
@@ -55,6 +56,10 @@ type Config struct {
 	// Billing serves /plans, /subscriptions and /invoices; without it those
 	// routes are not mounted.
 	Billing *billing.Service
+	// DemoRequests serves /demo-requests: the public request-a-demo form
+	// and the platform staff's inbox. Without it those routes are not
+	// mounted.
+	DemoRequests *demorequest.Service
 }
 
 // Register mounts the /api/v1 routes on mux, each with and without its
@@ -64,7 +69,7 @@ type Config struct {
 // it with the document and with their expectations.
 func Register(mux *http.ServeMux, cfg Config) []Route {
 	h := &handlers{logger: cfg.Logger, auth: cfg.Auth, projects: cfg.Projects, members: cfg.Members,
-		tenants: cfg.Tenants, billing: cfg.Billing}
+		tenants: cfg.Tenants, billing: cfg.Billing, demos: cfg.DemoRequests}
 	wrap := cfg.Middleware
 	if wrap == nil {
 		wrap = func(h http.Handler) http.Handler { return h }
@@ -130,6 +135,14 @@ func Register(mux *http.ServeMux, cfg Config) []Route {
 		handle("GET", "/invoices/{id}", h.getInvoice)
 		handle("POST", "/invoices/{id}/pay", h.payInvoice)
 	}
+	if h.demos != nil {
+		// Anyone may ask for a demo, on any host (the service throttles);
+		// the inbox is for platform staff on the platform host.
+		handle("POST", "/demo-requests", h.createDemoRequest)
+		handle("GET", "/demo-requests", h.staffOnly(h.listDemoRequests))
+		handle("GET", "/demo-requests/{id}", h.staffOnly(h.getDemoRequest))
+		handle("PATCH", "/demo-requests/{id}", h.staffOnly(h.updateDemoRequest))
+	}
 	return routes
 }
 
@@ -140,6 +153,7 @@ type handlers struct {
 	members  *member.Service
 	tenants  *tenant.Service
 	billing  *billing.Service
+	demos    *demorequest.Service
 }
 
 // index answers GET /api/v1/ with what the API is.

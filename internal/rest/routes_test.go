@@ -11,6 +11,7 @@ import (
 
 	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/clientiq/clientiq/internal/billing"
+	"github.com/clientiq/clientiq/internal/demorequest"
 	"github.com/clientiq/clientiq/internal/member"
 	"github.com/clientiq/clientiq/internal/project"
 	"github.com/clientiq/clientiq/internal/rest"
@@ -44,7 +45,7 @@ func routeOf(pattern string) string {
 func allServices() rest.Config {
 	logger, _ := newLogger()
 	return rest.Config{Logger: logger, Auth: &auth.Service{}, Projects: &project.Service{},
-		Members: &member.Service{}, Tenants: &tenant.Service{}, Billing: &billing.Service{}}
+		Members: &member.Service{}, Tenants: &tenant.Service{}, Billing: &billing.Service{}, DemoRequests: &demorequest.Service{}}
 }
 
 // TestOpenAPIRoutes compares the route table rest.Register returns with
@@ -109,5 +110,14 @@ func TestOpenAPIRoutes(t *testing.T) {
 			"GET /api/v1/subscriptions", "GET /api/v1/subscriptions/{id}", "PATCH /api/v1/subscriptions/{id}",
 			"GET /api/v1/invoices", "GET /api/v1/invoices/{id}", "POST /api/v1/invoices/{id}/pay",
 		}, billingRoutes)
+		demos := rest.Register(http.NewServeMux(), rest.Config{Logger: logger, DemoRequests: &demorequest.Service{}})
+		var demoRoutes []string
+		for _, rt := range demos[2:] {
+			demoRoutes = append(demoRoutes, rt.String())
+		}
+		require.ElementsMatch(t, []string{
+			"POST /api/v1/demo-requests", "GET /api/v1/demo-requests",
+			"GET /api/v1/demo-requests/{id}", "PATCH /api/v1/demo-requests/{id}",
+		}, demoRoutes)
 	})
 }
