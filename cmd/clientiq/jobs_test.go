@@ -20,9 +20,10 @@ func TestServeMountsRiverUIForStaffAndTheStripeWebhook(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t)
 	env := newEnv(t, db.URL).with("JWT_SECRET", "k3J9x!Qp2Lw8Zr5Tv7Ym4Nb6Hc1Fd0Gs-_AaBbCcDdEe",
-		"STRIPE_WEBHOOK_SECRET", "whsec_k3J9xQp2Lw8Zr5Tv7Ym4Nb6Hc1Fd0Gs")
+		"STRIPE_WEBHOOK_SECRET", "whsec_k3J9xQp2Lw8Zr5Tv7Ym4Nb6Hc1Fd0Gs", "TRUSTED_PROXIES", "127.0.0.1/32")
 	password := createStaff(t, env, "ops@clientiq.example")
 	s := startServer(t, env)
+	s.clientIP = randomClientIP()
 	client := &http.Client{Timeout: 10 * time.Second}
 	get := func(path, token string) int {
 		req, err := http.NewRequest(http.MethodGet, s.url(path), nil)

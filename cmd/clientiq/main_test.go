@@ -153,6 +153,9 @@ type server struct {
 	stderr *syncBuffer
 	done   chan struct{}
 	code   int
+	// clientIP, when set, is sent as X-Forwarded-For by postGraphQL (the
+	// server must trust the loopback proxy: TRUSTED_PROXIES).
+	clientIP string
 }
 
 // startServer starts `clientiq serve` and waits until /health/ answers. The

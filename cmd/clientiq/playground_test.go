@@ -40,10 +40,12 @@ func TestPlaygroundModes(t *testing.T) {
 	t.Run("staff serves staff tokens only", func(t *testing.T) {
 		t.Parallel()
 		db := dbtest.New(t)
-		env := newEnv(t, db.URL).with("PLAYGROUND", "staff", "JWT_SECRET", "k3J9x!Qp2Lw8Zr5Tv7Ym4Nb6Hc1Fd0Gs-_AaBbCcDdEe")
+		env := newEnv(t, db.URL).with("PLAYGROUND", "staff", "JWT_SECRET", "k3J9x!Qp2Lw8Zr5Tv7Ym4Nb6Hc1Fd0Gs-_AaBbCcDdEe",
+			"TRUSTED_PROXIES", "127.0.0.1/32")
 		password := createStaff(t, env, "ops@clientiq.example")
 
 		s := startServer(t, env)
+		s.clientIP = randomClientIP()
 		require.Equal(t, http.StatusNotFound, get(t, s, ""), "anonymous")
 		require.Equal(t, http.StatusUnauthorized, get(t, s, "not-a-token"), "bad token")
 
