@@ -25,8 +25,12 @@ test: services fmt-check vet verify-generate ## check formatting, vet, generated
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 .PHONY: bench
-bench: services ## run the benchmarks; results in bench/results/
+bench: services ## run the Go benchmarks and the load scenarios (≤ 20 min); results in bench/results/
 	@bash scripts/bench.sh
+
+.PHONY: bench-load
+bench-load: services ## run only the load scenarios: make bench-load ARGS="--tenants 10000 --projects 10 --items 10"
+	$(GO) run ./cmd/clientiq-bench $(ARGS)
 
 .PHONY: services
 services: ## make sure PostgreSQL and Redis run (installs them when missing and root)

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// attackSpec is what a scenario sends and how its answers are judged.
+type attackSpec struct {
+	targeter vegeta.Targeter
+	// check returns "" for a good answer (already 2xx), else what is wrong.
+	check func(res *vegeta.Result) string
+	// onResult sees every answer (scenario 5 harvests refresh tokens).
+	onResult func(res *vegeta.Result)
+}
+
+// runMode is one way of loading the server.
+type runMode struct {
+	name  string // rate, max or c1
+	conns int
+	rate  int // requests per second in "rate" mode
+}
+
+// runner runs attacks against a server and measures around them.
+type runner struct {
+	srv    *server
+	dbName string
+}
+
+// attack runs spec in mode for du and returns the measured run.
+func (rn *runner) attack(ctx context.Context, spec attackSpec, mode runMode, du time.Duration) (Run, error) {
+	opts := []func(*vegeta.Attacker){
+		vegeta.Timeout(10 * time.Second), vegeta.KeepAlive(true), vegeta.Redirects(vegeta.NoFollow),
+		vegeta.HTTP2(false),
+	}
+	pacer := vegeta.ConstantPacer{} // the zero pacer: as fast as the workers go
+	if mode.name == "rate" {
+		pacer = vegeta.ConstantPacer{Freq: mode.rate, Per: time.Second}
+		// Open loop: more workers (and connections) when answers are late,
+		// up to a bound, as real clients would keep arriving.
+		opts = append(opts, vegeta.Workers(uint64(mode.conns)), vegeta.MaxWorkers(256), vegeta.Connections(256))
+	} else {
+		// Closed loop: exactly conns workers on conns kept-alive connections.
+		opts = append(opts, vegeta.Workers(uint64(mode.conns)), vegeta.MaxWorkers(uint64(mode.conns)),
+			vegeta.Connections(mode.conns), vegeta.MaxConnections(mode.conns))
+	}
+	atk := vegeta.NewAttacker(opts...)
+	run := Run{Mode: mode.name, Connections: mode.conns, Codes: map[string]int{}, DBQueries: -1}
+	if mode.name == "rate" {
+		run.TargetRate = mode.rate
+	}
+	run.RSSRunningMax = resetPeakRSS(rn.srv.pid) != nil
+	before := rn.srv.sample(ctx, rn.dbName)
+	stop := context.AfterFunc(ctx, func() { atk.Stop() })
+	defer stop()
+	lat := make([]time.Duration, 0, 1<<16)
+	samples := map[string]bool{}
+	for res := range atk.Attack(spec.targeter, pacer, du, mode.name) {
+		run.Requests++
+		lat = append(lat, res.Latency)
+		run.Codes[strconv.Itoa(int(res.Code))]++
+		problem := res.Error
+		if problem == "" && (res.Code < 200 || res.Code > 299) {
+			problem = http.StatusText(int(res.Code))
+		}
+		if problem == "" && spec.check != nil {
+			problem = spec.check(res)
+		}
+		if problem != "" {
+			run.Errors++
+			if len(samples) < 3 {
+				samples[truncate(fmt.Sprintf("%d %s", res.Code, problem), 240)] = true
+			}
+		}
+		if spec.onResult != nil {
+			spec.onResult(res)
+		}
+	}
+	after := rn.srv.sample(ctx, rn.dbName)
+	if err := ctx.Err(); err != nil {
+		return run, err
+	}
+	for s := range samples {
+		run.ErrorSamples = append(run.ErrorSamples, s)
+	}
+	measure(&run, before, after, rn.srv)
+	summarize(&run, lat)
+	run.PeakRSSMiB, _ = peakRSS(rn.srv.pid)
+	return run, nil
+}
+
+// measure fills the rates of run from the samples around it.
+func measure(run *Run, before, after sample, srv *server) {
+	secs := after.at.Sub(before.at).Seconds()
+	run.Seconds = secs
+	if run.Requests == 0 || secs <= 0 {
+		return
+	}
+	n := float64(run.Requests)
+	run.RPS = n / secs
+	run.ServerCPU = after.serverCPU - before.serverCPU
+	perReq := func(s float64) float64 { return s / n * 1e6 }
+	run.ServerCPUus = perReq(run.ServerCPU)
+	run.PostgresCPUus = perReq(after.pgCPU - before.pgCPU)
+	run.LoadgenCPUus = perReq(after.selfCPU - before.selfCPU)
+	ours := run.ServerCPU + (after.pgCPU - before.pgCPU) + (after.selfCPU - before.selfCPU)
+	run.OtherCPUShare = max(0, (after.busy-before.busy)-ours) / secs
+	if before.queriesOK && after.queriesOK {
+		run.DBStatements = max(0, after.queries-before.queries-srv.scrapeCost)
+		run.DBQueries = max(0, run.DBStatements-srv.idleRate*secs) / n
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
