@@ -52,6 +52,20 @@ func TestServeBillsAnUpgradeEndToEnd(t *testing.T) {
 	require.Equal(t, "active", sub["status"])
 	require.Equal(t, "Free", sub["plan"].(map[string]any)["name"])
 
+	// Free allows 3 projects: the fourth is refused with the plan's code.
+	create := func(name string) map[string]any {
+		return postGraphQL(t, s, `mutation($n: String!) { createProject(input: {name: $n}) { id name } }`,
+			map[string]any{"n": name}, as...)
+	}
+	for i := range 3 {
+		out := create(fmt.Sprintf("project %d", i))
+		require.Nil(t, out["errors"], "%v", out)
+	}
+	out = create("one too many")
+	require.NotNil(t, out["errors"], "%v", out)
+	ext := out["errors"].([]any)[0].(map[string]any)["extensions"].(map[string]any)
+	require.Equal(t, "PLAN_LIMIT_EXCEEDED", ext["code"], "%v", out)
+
 	// No trial on Starter here, so the upgrade is charged at once.
 	_, err = pool.Exec(ctx, `UPDATE public.plans SET trial_days = 0 WHERE code = 'starter'`)
 	require.NoError(t, err)
@@ -68,6 +82,9 @@ func TestServeBillsAnUpgradeEndToEnd(t *testing.T) {
 		number = node["number"].(string)
 		return node["status"] == "paid"
 	}, 60*time.Second, 200*time.Millisecond, "the invoice is paid by the payment job; server log:\n%s", s.stderr)
+
+	out = create("room on Starter")
+	require.Nil(t, out["errors"], "Starter allows 25 projects: %v", out)
 
 	var charges, paid int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM public.sandbox_charges`).Scan(&charges))
