@@ -68,7 +68,9 @@ func (c *Clients) ForSchema(schema string) (*ent.Client, error) {
 	if err := tenancy.CheckSchema(schema); err != nil {
 		return nil, err
 	}
-	return ent.NewClient(ent.Driver(c.drv), ent.AlternateSchema(ent.ScopedSchemaConfig(schema))), nil
+	client := ent.NewClient(ent.Driver(c.drv), ent.AlternateSchema(ent.ScopedSchemaConfig(schema)))
+	client.Intercept(elideCounts)
+	return client, nil
 }
 
 // TenantTx runs fn in a transaction on the tenant in ctx's schema, committing

@@ -4,10 +4,12 @@ import (
 	"context"
 
 	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 
 	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/ent/dataitem"
+	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/rbac"
 	"github.com/clientiq/clientiq/internal/tenancy"
 )
@@ -50,8 +52,26 @@ func (s *Service) List(ctx context.Context, page Page, order *ent.ProjectOrder, 
 		return nil, err
 	}
 	page = page.capped()
+	if !wantsTotalCount(ctx) {
+		ctx = db.WithoutCount(ctx, ent.TypeProject)
+	}
 	return c.Project.Query().Paginate(ctx, page.After, page.First, page.Before, page.Last,
 		ent.WithProjectOrder(order), ent.WithProjectFilter(where.Filter))
+}
+
+// wantsTotalCount reports whether the GraphQL selection of the list being
+// resolved asks for totalCount. REST pages carry no total, so outside
+// GraphQL nobody wants one.
+func wantsTotalCount(ctx context.Context) bool {
+	if graphql.GetFieldContext(ctx) == nil {
+		return false
+	}
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		if f.Name == "totalCount" {
+			return true
+		}
+	}
+	return false
 }
 
 // Get returns one project (projects.read), NOT_FOUND when this tenant has
@@ -81,6 +101,9 @@ func (s *Service) ListItems(ctx context.Context, projectID uuid.UUID, page Page)
 		return nil, err
 	}
 	page = page.capped()
+	if !wantsTotalCount(ctx) {
+		ctx = db.WithoutCount(ctx, ent.TypeDataItem)
+	}
 	return c.DataItem.Query().Where(dataitem.ProjectID(projectID)).
 		Paginate(ctx, page.After, page.First, page.Before, page.Last)
 }
