@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -229,6 +231,11 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 		mux.Handle("/playground/", pg)
 	}
 
+	if cfg.PprofAddr != "" {
+		if err := servePprof(ctx, cfg.PprofAddr, logger); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
@@ -331,4 +338,31 @@ func staffOnly(next http.Handler, logger *slog.Logger) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// servePprof serves Go's profiler on its own loopback listener (PPROF_ADDR)
+// until ctx ends: never on the API's mux, so no route of the API exposes it.
+func servePprof(ctx context.Context, addr string, logger *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen for pprof on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.WarnContext(ctx, "pprof_stopped", slog.Any("error", err))
+		}
+	}()
+	logger.InfoContext(ctx, "pprof_listening", slog.String("addr", ln.Addr().String()))
+	return nil
 }

@@ -140,3 +140,21 @@ func TestServeFinishesInFlightRequestOnSIGTERMAndExitsZero(t *testing.T) {
 	require.Equal(t, exitOK, code, "stderr:\n%s", s.stderr)
 	require.NotContains(t, s.stderr.String(), "panic")
 }
+
+// TestServeProfilerOnlyOnItsOwnLoopbackListener: PPROF_ADDR serves Go's
+// profiler on a listener of its own, and the API never routes to it.
+func TestServeProfilerOnlyOnItsOwnLoopbackListener(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	pprofAddr := "127.0.0.1:" + freePort(t)
+	s := startServer(t, newEnv(t, db.URL).with("PPROF_ADDR", pprofAddr))
+	client := &http.Client{Timeout: 10 * time.Second}
+
+	resp, err := client.Get("http://" + pprofAddr + "/debug/pprof/")
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	status, _ := getJSON(t, s, "/debug/pprof/")
+	require.Equal(t, http.StatusNotFound, status, "not on the API's listener")
+}

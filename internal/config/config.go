@@ -111,6 +111,10 @@ type Config struct {
 	LogLevel string
 	// LogFormat (LOG_FORMAT): json or text. Default json.
 	LogFormat string
+	// PprofAddr (PPROF_ADDR): where to serve Go's profiler (/debug/pprof/),
+	// on a listener of its own. Empty (the default) serves none; the host
+	// must be a loopback address.
+	PprofAddr string
 	// MaxBodyBytes (HTTP_MAX_BODY_BYTES): request body limit. Default 1 MiB.
 	MaxBodyBytes int64
 	// ShutdownTimeout (SHUTDOWN_TIMEOUT): how long in-flight requests and jobs
@@ -215,6 +219,7 @@ var Vars = []Var{
 	{"REDIS_URL", "127.0.0.1:6379 if it answers (local/test), else in-process", "Redis URL (redis:// or rediss://)"},
 	{"HTTP_ADDR", "127.0.0.1:8080 (local/test), :8080", "HTTP listen address"},
 	{"HTTP_MAX_BODY_BYTES", "1048576", "request body limit in bytes"},
+	{"PPROF_ADDR", "", "serve Go's profiler on this loopback address (e.g. 127.0.0.1:6060); unset serves none"},
 	{"HTTP_WRITE_TIMEOUT", "30s", "longest time a response may take"},
 	{"SHUTDOWN_TIMEOUT", "25s", "grace period for in-flight requests and jobs on SIGTERM"},
 	{"BASE_DOMAIN", "localhost", "tenants are served at <slug>.<BASE_DOMAIN>"},
@@ -294,6 +299,13 @@ func Load(getenv func(string) string) (*Config, error) {
 		r.fail("HTTP_ADDR", fmt.Sprintf("%q is not host:port", c.HTTPAddr))
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		r.fail("HTTP_ADDR", fmt.Sprintf("%q has an invalid port", c.HTTPAddr))
+	}
+	c.PprofAddr = r.str("PPROF_ADDR", "")
+	if c.PprofAddr != "" {
+		host, _, err := net.SplitHostPort(c.PprofAddr)
+		if ip, perr := netip.ParseAddr(host); err != nil || host != "localhost" && (perr != nil || !ip.IsLoopback()) {
+			r.fail("PPROF_ADDR", fmt.Sprintf("%q must be a loopback host:port (the profiler exposes the process's internals)", c.PprofAddr))
+		}
 	}
 	c.MaxBodyBytes = int64(r.intRange("HTTP_MAX_BODY_BYTES", 1<<20, 1024, 1<<30))
 	c.WriteTimeout = r.duration("HTTP_WRITE_TIMEOUT", 30*time.Second, time.Second, time.Hour)

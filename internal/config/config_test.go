@@ -227,6 +227,8 @@ func TestLoadRejectsMalformedVariables(t *testing.T) {
 		{"HTTPAddrWithoutHostPart", map[string]string{"HTTP_ADDR": "8080"}, "HTTP_ADDR"},
 		{"HTTPAddrPortOutOfRange", map[string]string{"HTTP_ADDR": ":99999"}, "HTTP_ADDR"},
 		{"HTTPAddrPortNotANumber", map[string]string{"HTTP_ADDR": "localhost:http"}, "HTTP_ADDR"},
+		{"PprofAddrNotLoopback", map[string]string{"PPROF_ADDR": "0.0.0.0:6060"}, "PPROF_ADDR"},
+		{"PprofAddrNotHostPort", map[string]string{"PPROF_ADDR": "6060"}, "PPROF_ADDR"},
 		{"HTTPMaxBodyBytesTooSmall", map[string]string{"HTTP_MAX_BODY_BYTES": "10"}, "HTTP_MAX_BODY_BYTES"},
 		{"HTTPWriteTimeoutNotADuration", map[string]string{"HTTP_WRITE_TIMEOUT": "soon"}, "HTTP_WRITE_TIMEOUT"},
 		{"ShutdownTimeoutNegative", map[string]string{"SHUTDOWN_TIMEOUT": "-1s"}, "SHUTDOWN_TIMEOUT"},
