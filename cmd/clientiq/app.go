@@ -146,7 +146,7 @@ func (d *deps) outbox() (*notify.Outbox, error) {
 	if _, port, err := net.SplitHostPort(d.cfg.HTTPAddr); err == nil && d.cfg.IsDevelopment() {
 		base += ":" + port
 	}
-	return notify.NewOutbox(notify.OutboxConfig{Inserter: inserter, BaseURL: base})
+	return notify.NewOutbox(notify.OutboxConfig{Inserter: inserter, BaseURL: base, SalesEmail: d.cfg.SalesEmail})
 }
 
 // tenantService builds the tenant service with an insert-only River client

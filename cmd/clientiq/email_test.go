@@ -58,7 +58,7 @@ func TestServeDeliversEmailsThroughRiverAndSMTP(t *testing.T) {
 	base := "e" + dbtest.RandomSuffix() + ".test"
 	founder := "founder@" + base
 	env := newEnv(t, db.URL).with("SMTP_URL", mp.SMTPURL(), "MAIL_FROM", "ClientIQ <no-reply@mail.test>",
-		"BASE_DOMAIN", base, "TRUSTED_PROXIES", "127.0.0.1/32")
+		"BASE_DOMAIN", base, "TRUSTED_PROXIES", "127.0.0.1/32", "SALES_EMAIL", "sales@"+base)
 	s := startServer(t, env)
 	s.clientIP = randomClientIP()
 
@@ -96,5 +96,18 @@ func TestServeDeliversEmailsThroughRiverAndSMTP(t *testing.T) {
 			}
 		}
 		require.NotNil(t, reset, "one of the two emails is the reset")
+	})
+
+	t.Run("a demo request confirms to the prospect and tells sales", func(t *testing.T) {
+		prospect := "prospect@" + base
+		out := postGraphQL(t, s, `mutation($in: RequestDemoInput!) { requestDemo(input: $in) { id status } }`,
+			map[string]any{"in": map[string]any{"name": "Pat Prospect", "email": prospect, "company": "Prospects Ltd",
+				"message": "We would like a tour."}})
+		require.Nil(t, out["errors"], "%v", out)
+		require.Eventually(t, func() bool {
+			return len(mp.MessagesTo(prospect)) == 1 && len(mp.MessagesTo("sales@"+base)) == 1
+		}, 30*time.Second, 100*time.Millisecond)
+		sales := mp.Message(mp.MessagesTo("sales@" + base)[0].ID)
+		require.Contains(t, sales.Text, "Prospects Ltd")
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -95,6 +96,9 @@ type Config struct {
 	SMTPURL string
 	// MailFrom (MAIL_FROM): sender address. Default "ClientIQ <no-reply@<BaseDomain>>".
 	MailFrom string
+	// SalesEmail (SALES_EMAIL): where demo requests are announced. Empty
+	// sends the prospect's confirmation only.
+	SalesEmail string
 	// PublicScheme (PUBLIC_URL_SCHEME): http or https, the scheme of links
 	// in emails. Default http in local and test, https elsewhere.
 	PublicScheme string
@@ -234,6 +238,7 @@ var Vars = []Var{
 	{"JWT_REFRESH_TTL", "720h", "refresh token lifetime"},
 	{"SMTP_URL", "log emails (local/test only)", "smtp://user:pass@host:port or smtps://…; ?tls=none|starttls|tls"},
 	{"MAIL_FROM", "ClientIQ <no-reply@BASE_DOMAIN>", "sender address"},
+	{"SALES_EMAIL", "", "address that receives a notification of each demo request (unset: none is sent)"},
 	{"PUBLIC_URL_SCHEME", "http (local/test), https", "scheme of the links in emails: http or https"},
 	{"PAYMENT_PROVIDER", "sandbox", "sandbox (test cards, no money moves; refused in production) or stripe"},
 	{"STRIPE_SECRET_KEY", "", "Stripe secret key (sk_…), required with PAYMENT_PROVIDER=stripe"},
@@ -347,6 +352,12 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	c.MailFrom = r.str("MAIL_FROM", "ClientIQ <no-reply@"+c.BaseDomain+">")
 
+	c.SalesEmail = r.str("SALES_EMAIL", "")
+	if c.SalesEmail != "" {
+		if a, err := mail.ParseAddress(c.SalesEmail); err != nil || a.Name != "" {
+			r.fail("SALES_EMAIL", "must be a plain email address (sales@example.com)")
+		}
+	}
 	c.PublicScheme = strings.ToLower(r.str("PUBLIC_URL_SCHEME", map[bool]string{true: "http", false: "https"}[dev]))
 	if c.PublicScheme != "http" && c.PublicScheme != "https" {
 		r.fail("PUBLIC_URL_SCHEME", fmt.Sprintf("unknown scheme %q (want http or https)", c.PublicScheme))

@@ -250,6 +250,8 @@ func TestLoadRejectsMalformedVariables(t *testing.T) {
 		{"SMTPURLWithPath", map[string]string{"SMTP_URL": "smtp://host/relay"}, "SMTP_URL"},
 		{"SMTPURLSkipVerifyNotABoolean", map[string]string{"SMTP_URL": "smtp://host?skip_verify=maybe"}, "SMTP_URL"},
 		{"SMTPURLPortOutOfRange", map[string]string{"SMTP_URL": "smtp://host:70000"}, "SMTP_URL"},
+		{"SalesEmailNotAnAddress", map[string]string{"SALES_EMAIL": "sales team"}, "SALES_EMAIL"},
+		{"SalesEmailWithDisplayName", map[string]string{"SALES_EMAIL": "Sales <sales@example.com>"}, "SALES_EMAIL"},
 		{"PublicURLSchemeUnknown", map[string]string{"PUBLIC_URL_SCHEME": "ftp"}, "PUBLIC_URL_SCHEME"},
 		{"PaymentProviderUnknown", map[string]string{"PAYMENT_PROVIDER": "paypal"}, "PAYMENT_PROVIDER"},
 		{"StripeWithoutSecretKey", map[string]string{"PAYMENT_PROVIDER": "stripe", "STRIPE_WEBHOOK_SECRET": "whsec_x"}, "STRIPE_SECRET_KEY"},
