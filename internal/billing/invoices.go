@@ -5,48 +5,26 @@ import (
 	"errors"
 	"fmt"
 
-	"entgo.io/contrib/entgql"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/ent/invoice"
 	"github.com/clientiq/clientiq/internal/apperr"
+	"github.com/clientiq/clientiq/internal/page"
 	"github.com/clientiq/clientiq/internal/rbac"
 	"github.com/clientiq/clientiq/internal/tenancy"
 )
 
 // MaxPage caps every page of a list.
-const MaxPage = 100
+const MaxPage = page.Max
 
-// Page is a cursor page request: First items after After (or Last before
-// Before). No size asks for one full page, never everything.
-type Page struct {
-	After  *entgql.Cursor[uuid.UUID]
-	First  *int
-	Before *entgql.Cursor[uuid.UUID]
-	Last   *int
-}
-
-func (p Page) capped() Page {
-	c := func(n *int) *int {
-		if n == nil || *n <= MaxPage {
-			return n
-		}
-		m := MaxPage
-		return &m
-	}
-	p.First, p.Last = c(p.First), c(p.Last)
-	if p.First == nil && p.Last == nil {
-		n := MaxPage
-		p.First = &n
-	}
-	return p
-}
+// Page is a cursor page request (see internal/page).
+type Page = page.Request
 
 // Invoices returns a page of the invoices of the tenant in ctx
 // (billing.read); where narrows them further, never beyond the tenant.
-func (s *Service) Invoices(ctx context.Context, page Page, order *ent.InvoiceOrder, where *ent.InvoiceWhereInput) (*ent.InvoiceConnection, error) {
+func (s *Service) Invoices(ctx context.Context, pg Page, order *ent.InvoiceOrder, where *ent.InvoiceWhereInput) (*ent.InvoiceConnection, error) {
 	if _, err := tenancy.RequirePermission(ctx, rbac.BillingRead); err != nil {
 		return nil, err
 	}
@@ -54,9 +32,9 @@ func (s *Service) Invoices(ctx context.Context, page Page, order *ent.InvoiceOrd
 	if err != nil {
 		return nil, err
 	}
-	page = page.capped()
+	pg = pg.Capped()
 	conn, err := s.clients.Public().Invoice.Query().Where(invoice.TenantID(t.ID)).
-		Paginate(ctx, page.After, page.First, page.Before, page.Last,
+		Paginate(ctx, pg.After, pg.First, pg.Before, pg.Last,
 			ent.WithInvoiceOrder(order), ent.WithInvoiceFilter(where.Filter))
 	if err != nil {
 		var ae *apperr.Error

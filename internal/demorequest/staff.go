@@ -12,65 +12,37 @@ import (
 	"github.com/clientiq/clientiq/ent"
 	entdemo "github.com/clientiq/clientiq/ent/demorequest"
 	"github.com/clientiq/clientiq/internal/apperr"
+	"github.com/clientiq/clientiq/internal/page"
 	"github.com/clientiq/clientiq/internal/tenancy"
 )
 
 // MaxPage caps every page of the list.
-const MaxPage = 100
+const MaxPage = page.Max
 
 // MaxNotes bounds staff notes, in characters.
 const MaxNotes = 10_000
 
-// Page is a cursor page request: First items after After (or Last before
-// Before). No size asks for one full page, never everything.
-type Page struct {
-	After  *entgql.Cursor[uuid.UUID]
-	First  *int
-	Before *entgql.Cursor[uuid.UUID]
-	Last   *int
-}
-
-// capped checks p and caps its size at MaxPage.
-func (p Page) capped() (Page, error) {
-	if p.First != nil && p.Last != nil {
-		return p, apperr.Validation("pass first or last, not both", map[string][]string{"first": {"cannot be combined with last"}})
-	}
-	if (p.First != nil && *p.First < 0) || (p.Last != nil && *p.Last < 0) {
-		return p, apperr.Validation("page sizes cannot be negative", map[string][]string{"first": {"must be at least 0"}})
-	}
-	c := func(n *int) *int {
-		if n == nil || *n <= MaxPage {
-			return n
-		}
-		m := MaxPage
-		return &m
-	}
-	p.First, p.Last = c(p.First), c(p.Last)
-	if p.First == nil && p.Last == nil {
-		n := MaxPage
-		p.First = &n
-	}
-	return p, nil
-}
+// Page is a cursor page request (see internal/page).
+type Page = page.Request
 
 // newestFirst is the list's order when the caller gives none: the inbox.
 var newestFirst = &ent.DemoRequestOrder{Direction: entgql.OrderDirectionDesc, Field: ent.DemoRequestOrderFieldCreatedAt}
 
 // List returns a page of demo requests (platform staff), newest first
 // unless order says otherwise, narrowed by where.
-func (s *Service) List(ctx context.Context, page Page, order *ent.DemoRequestOrder, where *ent.DemoRequestWhereInput) (*ent.DemoRequestConnection, error) {
+func (s *Service) List(ctx context.Context, pg Page, order *ent.DemoRequestOrder, where *ent.DemoRequestWhereInput) (*ent.DemoRequestConnection, error) {
 	if _, err := tenancy.RequireStaff(ctx); err != nil {
 		return nil, err
 	}
-	page, err := page.capped()
-	if err != nil {
+	if err := pg.Check(); err != nil {
 		return nil, err
 	}
+	pg = pg.Capped()
 	if order == nil {
 		order = newestFirst
 	}
 	conn, err := s.clients.Public().DemoRequest.Query().
-		Paginate(ctx, page.After, page.First, page.Before, page.Last,
+		Paginate(ctx, pg.After, pg.First, pg.Before, pg.Last,
 			ent.WithDemoRequestOrder(order), ent.WithDemoRequestFilter(where.Filter))
 	if err != nil {
 		return nil, translate("list demo requests", err)

@@ -3,47 +3,25 @@ package project
 import (
 	"context"
 
-	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 
 	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/ent/dataitem"
 	"github.com/clientiq/clientiq/internal/db"
+	"github.com/clientiq/clientiq/internal/page"
 	"github.com/clientiq/clientiq/internal/rbac"
 	"github.com/clientiq/clientiq/internal/tenancy"
 )
 
 // MaxPage caps every page of a list.
-const MaxPage = 100
+const MaxPage = page.Max
 
-// Page is a cursor page request: First items after After (or Last before
-// Before).
-type Page struct {
-	After  *entgql.Cursor[uuid.UUID]
-	First  *int
-	Before *entgql.Cursor[uuid.UUID]
-	Last   *int
-}
-
-func (p Page) capped() Page {
-	c := func(n *int) *int {
-		if n == nil || *n <= MaxPage {
-			return n
-		}
-		m := MaxPage
-		return &m
-	}
-	p.First, p.Last = c(p.First), c(p.Last)
-	if p.First == nil && p.Last == nil {
-		n := MaxPage // no size asked: one full page, never everything
-		p.First = &n
-	}
-	return p
-}
+// Page is a cursor page request (see internal/page).
+type Page = page.Request
 
 // List returns a page of the tenant's projects (projects.read).
-func (s *Service) List(ctx context.Context, page Page, order *ent.ProjectOrder, where *ent.ProjectWhereInput) (*ent.ProjectConnection, error) {
+func (s *Service) List(ctx context.Context, pg Page, order *ent.ProjectOrder, where *ent.ProjectWhereInput) (*ent.ProjectConnection, error) {
 	if _, err := tenancy.RequirePermission(ctx, rbac.ProjectsRead); err != nil {
 		return nil, err
 	}
@@ -51,11 +29,11 @@ func (s *Service) List(ctx context.Context, page Page, order *ent.ProjectOrder, 
 	if err != nil {
 		return nil, err
 	}
-	page = page.capped()
+	pg = pg.Capped()
 	if !wantsTotalCount(ctx) {
 		ctx = db.WithoutCount(ctx, ent.TypeProject)
 	}
-	return c.Project.Query().Paginate(ctx, page.After, page.First, page.Before, page.Last,
+	return c.Project.Query().Paginate(ctx, pg.After, pg.First, pg.Before, pg.Last,
 		ent.WithProjectOrder(order), ent.WithProjectFilter(where.Filter))
 }
 
@@ -89,7 +67,7 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (*ent.Project, error) {
 }
 
 // ListItems returns a page of a project's data items (data.read).
-func (s *Service) ListItems(ctx context.Context, projectID uuid.UUID, page Page) (*ent.DataItemConnection, error) {
+func (s *Service) ListItems(ctx context.Context, projectID uuid.UUID, pg Page) (*ent.DataItemConnection, error) {
 	if _, err := tenancy.RequirePermission(ctx, rbac.DataRead); err != nil {
 		return nil, err
 	}
@@ -100,10 +78,10 @@ func (s *Service) ListItems(ctx context.Context, projectID uuid.UUID, page Page)
 	if err != nil {
 		return nil, err
 	}
-	page = page.capped()
+	pg = pg.Capped()
 	if !wantsTotalCount(ctx) {
 		ctx = db.WithoutCount(ctx, ent.TypeDataItem)
 	}
 	return c.DataItem.Query().Where(dataitem.ProjectID(projectID)).
-		Paginate(ctx, page.After, page.First, page.Before, page.Last)
+		Paginate(ctx, pg.After, pg.First, pg.Before, pg.Last)
 }
