@@ -49,6 +49,7 @@ type options struct {
 	maxLogins, ratioRounds   int
 	only                     string
 	cpuprofile               bool
+	serverEnv                []string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -73,6 +74,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.ratioRounds, "ratio-rounds", 3, "interleaved rounds of scenario 6 (spread, single)")
 	fs.StringVar(&o.only, "scenarios", "", "comma-separated scenario numbers to run (default all: 1,2,3,4,5,6)")
 	fs.BoolVar(&o.cpuprofile, "cpuprofile", false, "also record the server's CPU under scenario 1 with perf (an extra run)")
+	fs.Func("server-env", "extra KEY=VALUE for the server's environment (repeatable), e.g. GOGC=200 to compare runtime settings", func(v string) error {
+		if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+			return fmt.Errorf("--server-env %q: want KEY=VALUE", v)
+		}
+		o.serverEnv = append(o.serverEnv, v)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -223,6 +231,9 @@ func serverEnv(o *options, addr, secret string) (env, shown []string) {
 			shown = append(shown, v[0]+"="+v[1])
 		}
 	}
+	// Extra settings come last so they override the defaults above.
+	env = append(env, o.serverEnv...)
+	shown = append(shown, o.serverEnv...)
 	return env, shown
 }
 

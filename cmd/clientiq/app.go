@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"time"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
@@ -26,6 +27,7 @@ import (
 	"github.com/clientiq/clientiq/internal/payment"
 	"github.com/clientiq/clientiq/internal/tenancy"
 	"github.com/clientiq/clientiq/internal/tenant"
+	"github.com/clientiq/clientiq/internal/viewercache"
 )
 
 // newLogger builds the process logger from the configuration.
@@ -52,6 +54,9 @@ type deps struct {
 	inserter *river.Client[pgx.Tx]
 	// shop is billing and payments, built once (see commerce).
 	shop *commerce
+	// viewers is the viewer cache (nil when off); serve keeps its
+	// invalidation feed connected.
+	viewers *viewercache.Cache
 }
 
 func (d *deps) Close() {
@@ -235,11 +240,27 @@ func (d *deps) authService(ctx context.Context, tenants *tenant.Service) (*auth.
 		d.logger.WarnContext(ctx, "jwt_development_key",
 			slog.String("detail", "no JWT_SECRET or JWT_PRIVATE_KEY_FILE: tokens are signed with a generated key and die with the process"))
 	}
+	if d.cfg.ViewerCacheTTL > 0 && !d.cfg.TransactionPooled() && d.viewers == nil {
+		d.viewers = viewercache.New(viewercache.Config{TTL: d.cfg.ViewerCacheTTL})
+	}
 	return auth.NewService(auth.Config{
 		Pool: d.db.Pool, Keys: keys, Hasher: auth.NewHasher(auth.DefaultArgon2, 0), Cache: d.cache,
 		Logger: d.logger, Tenants: provisioner{svc: tenants, billing: shop.billing}, Notifier: outbox,
-		RefreshTTL: j.RefreshTTL,
+		RefreshTTL: j.RefreshTTL, Viewers: d.viewers,
 	}), nil
+}
+
+// listenViewers keeps the viewer cache's invalidation feed (a LISTEN on a
+// connection of its own) up until ctx ends; the cache answers only while
+// it is.
+func (d *deps) listenViewers(ctx context.Context) {
+	if d.viewers == nil {
+		return
+	}
+	connCfg := d.db.Pool.Config().ConnConfig.Copy()
+	go d.viewers.Listen(ctx, func(ctx context.Context) (*pgx.Conn, error) {
+		return pgx.ConnectConfig(ctx, connCfg)
+	}, time.Second, d.logger)
 }
 
 // provisioner adapts the tenant service to what auth's signup needs: the

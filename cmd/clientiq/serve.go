@@ -126,6 +126,7 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 	if err != nil {
 		return err
 	}
+	d.listenViewers(ctx)
 	outbox, err := d.outbox()
 	if err != nil {
 		return err
@@ -147,7 +148,7 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 	members := member.NewService(member.Config{
 		Pool: d.db.Pool, Sessions: auth.TenantRevoker{Auth: authSvc}, Notifier: outbox,
 		Hasher: authSvc.Hasher(), ValidatePassword: auth.ValidatePassword, Logger: logger,
-		Limits: limits,
+		Limits: limits, Viewers: d.viewers,
 	})
 	// The live feed: in memory, relayed through Redis when there is one so
 	// subscribers on every replica see every change.

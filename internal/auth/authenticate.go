@@ -15,6 +15,7 @@ import (
 	"github.com/clientiq/clientiq/internal/rbac"
 	"github.com/clientiq/clientiq/internal/reqinfo"
 	"github.com/clientiq/clientiq/internal/tenancy"
+	"github.com/clientiq/clientiq/internal/viewercache"
 )
 
 // Authenticate turns an Authorization header into the viewer. No header
@@ -55,9 +56,28 @@ func (s *Service) Authenticate(ctx context.Context, header string) (*tenancy.Vie
 	return v, nil
 }
 
-// loadViewer reads the user, the session's revocation and (in a tenant)
-// the membership with its permissions in one round trip.
+// loadViewer returns the viewer from the viewer cache, or reads the user,
+// the session's revocation and (in a tenant) the membership with its
+// permissions in one round trip and caches them.
 func (s *Service) loadViewer(ctx context.Context, t *tenancy.Tenant, userID, sid uuid.UUID) (*tenancy.Viewer, error) {
+	key := viewercache.Key{User: userID, Session: sid}
+	if t != nil {
+		key.Schema = t.Schema
+	}
+	if v, ok := s.viewers.Get(key); ok {
+		return v, nil
+	}
+	token := s.viewers.Begin()
+	v, err := s.readViewer(ctx, t, userID, sid)
+	if err != nil {
+		return nil, err
+	}
+	s.viewers.Put(key, token, v)
+	return v, nil
+}
+
+// readViewer reads the viewer from the database.
+func (s *Service) readViewer(ctx context.Context, t *tenancy.Tenant, userID, sid uuid.UUID) (*tenancy.Viewer, error) {
 	v := &tenancy.Viewer{UserID: userID, SessionID: sid}
 	var disabled *time.Time
 	var revoked bool

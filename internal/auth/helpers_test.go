@@ -31,6 +31,7 @@ import (
 	"github.com/clientiq/clientiq/internal/dbtest"
 	"github.com/clientiq/clientiq/internal/tenancy"
 	"github.com/clientiq/clientiq/internal/tenant"
+	"github.com/clientiq/clientiq/internal/viewercache"
 )
 
 // Helpers shared by this package's tests.
@@ -68,6 +69,8 @@ type envOpts struct {
 	Hasher *auth.Hasher
 	// ReuseGrace is passed to auth.Config (0: the service's default).
 	ReuseGrace time.Duration
+	// Viewers is passed to auth.Config (nil: no viewer cache).
+	Viewers *viewercache.Cache
 }
 
 func newEnv(t *testing.T, opts *envOpts) *env {
@@ -90,7 +93,7 @@ func newEnv(t *testing.T, opts *envOpts) *env {
 	e.svc = auth.NewService(auth.Config{
 		Pool: tdb.Pool, Keys: keys, Hasher: hasher, Cache: store, Logger: logger,
 		Tenants: provisioner{tenants}, Notifier: e.notes,
-		ReuseGrace: opts.ReuseGrace, Now: e.clock.Now,
+		ReuseGrace: opts.ReuseGrace, Now: e.clock.Now, Viewers: opts.Viewers,
 	})
 	return e
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/clientiq/clientiq/internal/cache"
 	"github.com/clientiq/clientiq/internal/credential"
 	"github.com/clientiq/clientiq/internal/tenancy"
+	"github.com/clientiq/clientiq/internal/viewercache"
 )
 
 // TenantProvisioner creates a tenant inside a caller's transaction (the
@@ -62,6 +63,9 @@ type Config struct {
 	// is taken as a client retry (refused) rather than theft (family
 	// revoked). Default 10s.
 	ReuseGrace time.Duration
+	// Viewers caches authenticated viewers between requests; nil reads
+	// them from the database on every request.
+	Viewers *viewercache.Cache
 	// Now is the clock (tests). Default time.Now.
 	Now func() time.Time
 }
@@ -77,6 +81,7 @@ type Service struct {
 	notifier   Notifier
 	refreshTTL time.Duration
 	reuseGrace time.Duration
+	viewers    *viewercache.Cache
 	now        func() time.Time
 }
 
@@ -90,6 +95,7 @@ func NewService(cfg Config) *Service {
 		tenants: cfg.Tenants, notifier: cfg.Notifier,
 		refreshTTL: cmp.Or(cfg.RefreshTTL, 30*24*time.Hour),
 		reuseGrace: cmp.Or(cfg.ReuseGrace, 10*time.Second),
+		viewers:    cfg.Viewers,
 		now:        cfg.Now,
 	}
 }

@@ -119,7 +119,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, meta Meta) (
 		return err
 	})
 	if reuse != nil {
-		s.revokeFamily(ctx, reuse.family)
+		s.revokeFamily(ctx, reuse.family, reuse.userID)
 		s.logger.WarnContext(ctx, "refresh_token_reuse_detected", slog.String("user_id", reuse.userID.String()),
 			slog.String("family_id", reuse.family.String()))
 		if inTenant {
@@ -141,11 +141,13 @@ type reuseInfo struct {
 	family, userID uuid.UUID
 }
 
-func (s *Service) revokeFamily(ctx context.Context, family uuid.UUID) {
+// revokeFamily revokes a session of userID.
+func (s *Service) revokeFamily(ctx context.Context, family, userID uuid.UUID) {
 	if _, err := s.pool.Exec(ctx, `UPDATE public.refresh_tokens SET revoked_at = now()
 		WHERE family_id = $1 AND revoked_at IS NULL`, family); err != nil {
 		s.logger.ErrorContext(ctx, "revoke_family_failed", slog.Any("error", err))
 	}
+	s.viewers.InvalidateUser(userID)
 }
 
 // Logout revokes the session (refresh-token family) of the viewer's access
@@ -168,7 +170,7 @@ func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 		}
 	}
 	for _, f := range families {
-		s.revokeFamily(ctx, f)
+		s.revokeFamily(ctx, f, v.UserID)
 	}
 	return nil
 }
@@ -187,6 +189,7 @@ func (s *Service) LogoutAll(ctx context.Context) (int, error) {
 func (s *Service) RevokeUserSessions(ctx context.Context, userID, keep uuid.UUID) (int, error) {
 	rows, err := s.pool.Query(ctx, `UPDATE public.refresh_tokens SET revoked_at = now()
 		WHERE user_id = $1 AND revoked_at IS NULL AND family_id <> $2 RETURNING family_id`, userID, keep)
+	s.viewers.InvalidateUser(userID)
 	if err != nil {
 		return 0, fmt.Errorf("revoke sessions: %w", err)
 	}
@@ -220,6 +223,7 @@ func truncate(s string, n int) string {
 func (s *Service) RevokeUserTenantSessions(ctx context.Context, userID, tenantID uuid.UUID) (int, error) {
 	rows, err := s.pool.Query(ctx, `UPDATE public.refresh_tokens SET revoked_at = now()
 		WHERE user_id = $1 AND tenant_id = $2 AND revoked_at IS NULL RETURNING family_id`, userID, tenantID)
+	s.viewers.InvalidateUser(userID)
 	if err != nil {
 		return 0, fmt.Errorf("revoke tenant sessions: %w", err)
 	}

@@ -119,6 +119,13 @@ type Config struct {
 	// on a listener of its own. Empty (the default) serves none; the host
 	// must be a loopback address.
 	PprofAddr string
+	// ViewerCacheTTL (VIEWER_CACHE_TTL): how long an authenticated viewer
+	// (membership, roles, session) may be reused between requests; changes
+	// invalidate it at once through PostgreSQL notifications, so this only
+	// bounds memory. 0 reads the viewer on every request. Default 30s;
+	// off with DATABASE_POOLER=pgbouncer-transaction (LISTEN needs a
+	// session).
+	ViewerCacheTTL time.Duration
 	// MaxBodyBytes (HTTP_MAX_BODY_BYTES): request body limit. Default 1 MiB.
 	MaxBodyBytes int64
 	// ShutdownTimeout (SHUTDOWN_TIMEOUT): how long in-flight requests and jobs
@@ -225,6 +232,7 @@ var Vars = []Var{
 	{"HTTP_MAX_BODY_BYTES", "1048576", "request body limit in bytes"},
 	{"PPROF_ADDR", "", "serve Go's profiler on this loopback address (e.g. 127.0.0.1:6060); unset serves none"},
 	{"HTTP_WRITE_TIMEOUT", "30s", "longest time a response may take"},
+	{"VIEWER_CACHE_TTL", "30s", "reuse an authenticated viewer between requests for at most this long (invalidated at once on change; 0 disables; off behind pgbouncer-transaction)"},
 	{"SHUTDOWN_TIMEOUT", "25s", "grace period for in-flight requests and jobs on SIGTERM"},
 	{"BASE_DOMAIN", "localhost", "tenants are served at <slug>.<BASE_DOMAIN>"},
 	{"ALLOW_TENANT_HEADER", "true", "honour the X-Tenant header"},
@@ -315,6 +323,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.MaxBodyBytes = int64(r.intRange("HTTP_MAX_BODY_BYTES", 1<<20, 1024, 1<<30))
 	c.WriteTimeout = r.duration("HTTP_WRITE_TIMEOUT", 30*time.Second, time.Second, time.Hour)
 	c.ShutdownTimeout = r.duration("SHUTDOWN_TIMEOUT", 25*time.Second, 0, 10*time.Minute)
+	c.ViewerCacheTTL = r.duration("VIEWER_CACHE_TTL", 30*time.Second, 0, 10*time.Minute)
 
 	c.BaseDomain = strings.TrimSuffix(strings.ToLower(r.str("BASE_DOMAIN", "localhost")), ".")
 	if !validHostname(c.BaseDomain) {

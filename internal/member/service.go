@@ -24,6 +24,7 @@ import (
 	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/rbac"
 	"github.com/clientiq/clientiq/internal/tenancy"
+	"github.com/clientiq/clientiq/internal/viewercache"
 )
 
 // SessionRevoker ends a user's sessions after their roles, status or
@@ -93,6 +94,9 @@ type Config struct {
 	// invitation: accepting it takes the seat the invitation held). Nil
 	// means no limits.
 	Limits SeatLimiter
+	// Viewers is the viewer cache to invalidate for the tenant after each
+	// committed change (nil: none).
+	Viewers *viewercache.Cache
 }
 
 // Service manages a tenant's members, roles and invitations for GraphQL
@@ -107,6 +111,7 @@ type Service struct {
 	invitationTTL    time.Duration
 	now              func() time.Time
 	limits           SeatLimiter
+	viewers          *viewercache.Cache
 }
 
 // NewService returns a Service. It panics without a Pool or a Logger: that
@@ -125,6 +130,7 @@ func NewService(cfg Config) *Service {
 		invitationTTL:    cmp.Or(cfg.InvitationTTL, 7*24*time.Hour),
 		now:              cfg.Now,
 		limits:           cfg.Limits,
+		viewers:          cfg.Viewers,
 	}
 	if s.validatePassword == nil {
 		s.validatePassword = credential.ValidatePassword
@@ -184,9 +190,14 @@ func (sc *scope) event(action, targetType, targetID string, meta Meta, md map[st
 }
 
 // inTx runs fn in a transaction. Errors with a code pass through unchanged;
-// anything else is wrapped with op.
+// anything else is wrapped with op. Whatever the outcome, the viewers of
+// the tenant in ctx are invalidated here at once, rather than only when
+// the database's notification arrives (see viewercache).
 func (s *Service) inTx(ctx context.Context, op string, fn func(tx pgx.Tx) error) error {
 	err := pgx.BeginFunc(ctx, s.pool, fn)
+	if t, ok := tenancy.FromContext(ctx); ok {
+		s.viewers.InvalidateTenant(t.Schema)
+	}
 	if err == nil {
 		return nil
 	}
