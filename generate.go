@@ -1,6 +1,8 @@
 package clientiq
 
 // Code generation for the whole module; `make generate` runs it and
-// `make test` fails when the committed output differs.
+// `make test` fails when the committed output differs. listpatch makes the
+// generated lists marshal in order (graph/generated/marshal_slice.go).
 //go:generate go run ./ent/entc.go
 //go:generate go tool gqlgen generate
+//go:generate go run ./graph/internal/listpatch graph/generated/generated.go

@@ -91,6 +91,8 @@ func (rn *runner) attack(ctx context.Context, spec attackSpec, mode runMode, du 
 	measure(&run, before, after, rn.srv)
 	summarize(&run, lat)
 	run.PeakRSSMiB, _ = peakRSS(rn.srv.pid)
+	run.EndRSSAnonMiB, _ = procStatusMiB(rn.srv.pid, "RssAnon")
+	run.EndRSSFileMiB, _ = procStatusMiB(rn.srv.pid, "RssFile")
 	return run, nil
 }
 

@@ -129,6 +129,11 @@ type Run struct {
 	// the kernel allows; see RSSRunningMax).
 	PeakRSSMiB    float64 `json:"server_peak_rss_mib"`
 	RSSRunningMax bool    `json:"server_peak_rss_is_running_max,omitempty"`
+	// EndRSSAnonMiB and EndRSSFileMiB split the server's resident set at
+	// the end of the run: heap, stacks and runtime (anonymous) and pages of
+	// the executable (file-backed).
+	EndRSSAnonMiB float64 `json:"server_end_rss_anon_mib"`
+	EndRSSFileMiB float64 `json:"server_end_rss_file_mib"`
 	ServerCPU     float64 `json:"server_cpu_seconds"`
 	// The CPU µs per request of the server, PostgreSQL, this load
 	// generator, and everything else on the machine (other work).
@@ -279,6 +284,18 @@ func renderMarkdown(r *Report) string {
 	}
 	p("")
 	p("Each scenario starts a fresh server (VmHWM is also reset before each run). Its RSS once started, the time its start-up work took, and its idle statements per second: %s.", strings.Join(starts, "; "))
+	var splits []string
+	for _, sc := range r.Scenarios {
+		for _, run := range sc.Runs {
+			if run.Mode == "max" && run.EndRSSAnonMiB > 0 {
+				splits = append(splits, fmt.Sprintf("%s %.1f MiB anonymous + %.1f MiB of the executable", sc.ID, run.EndRSSAnonMiB, run.EndRSSFileMiB))
+			}
+		}
+	}
+	if len(splits) > 0 {
+		p("")
+		p("Resident set at the end of each 32-connection run: %s.", strings.Join(splits, "; "))
+	}
 	for _, sc := range r.Scenarios {
 		for _, run := range sc.Runs {
 			if len(run.ErrorSamples) > 0 {
