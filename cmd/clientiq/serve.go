@@ -245,6 +245,7 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 	if cfg.Profile == config.ProfileLocal {
 		printURLs(e, cfg, ln.Addr().String())
 	}
+	releaseStartupMemory(ctx, logger)
 	return srv.Serve(ctx, ln)
 }
 

@@ -354,6 +354,30 @@ func TestClientsScope(t *testing.T) {
 		require.NoError(t, err)
 		require.Zero(t, n)
 	})
+
+	t.Run("a tenant's client is reused, each schema keeps its own", func(t *testing.T) {
+		t.Parallel()
+
+		a1, err := f.clients.ForSchema(f.a.Schema)
+		require.NoError(t, err)
+		a2, err := f.clients.ForSchema(f.a.Schema)
+		require.NoError(t, err)
+		b, err := f.clients.ForSchema(f.b.Schema)
+		require.NoError(t, err)
+		require.Same(t, a1, a2)
+		require.NotSame(t, a1, b)
+		// Past the bound the cache starts over, and every schema still
+		// gets a client scoped to it.
+		for i := range 300 {
+			_, err := f.clients.ForSchema(fmt.Sprintf("tenant_filler%d", i))
+			require.NoError(t, err)
+		}
+		again, err := f.clients.ForSchema(f.b.Schema)
+		require.NoError(t, err)
+		n, err := again.Project.Query().Count(ctx)
+		require.NoError(t, err)
+		require.Zero(t, n)
+	})
 }
 
 func TestClientsTenantIsolation(t *testing.T) {

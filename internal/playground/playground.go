@@ -23,6 +23,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -47,10 +48,11 @@ const (
 	graphiQLCS = "graphiql.min.css"
 )
 
-// assets holds every embedded file by name; it is filled once at start-up
-// from the embedded bytes, so the integrity values always match what is
-// served.
-var assets = loadAssets()
+// assets returns every embedded file by name; it is filled on first use
+// (not at start-up: a server without the playground never holds the
+// 1.6 MB) from the embedded bytes, so the integrity values always match
+// what is served.
+var assets = sync.OnceValue(loadAssets)
 
 func loadAssets() map[string]*asset {
 	entries, err := fs.ReadDir(assetFiles, "assets")
@@ -125,26 +127,28 @@ func Handler(prefix, graphqlEndpoint string) http.Handler {
 	}
 	assetsPath := prefix + "/assets/"
 	ref := func(name string) assetRef {
-		a := assets[name]
+		a := assets()[name]
 		return assetRef{URL: assetsPath + a.name + "?v=" + a.version, SRI: a.sri}
 	}
 	return &handler{
 		pagePaths:  map[string]bool{prefix: true, prefix + "/": true},
 		assetsPath: assetsPath,
-		data: pageData{
-			Endpoint: graphqlEndpoint,
-			React:    ref(reactJS),
-			ReactDOM: ref(reactDOMJS),
-			JS:       ref(graphiQLJS),
-			CSS:      ref(graphiQLCS),
-		},
+		data: sync.OnceValue(func() pageData {
+			return pageData{
+				Endpoint: graphqlEndpoint,
+				React:    ref(reactJS),
+				ReactDOM: ref(reactDOMJS),
+				JS:       ref(graphiQLJS),
+				CSS:      ref(graphiQLCS),
+			}
+		}),
 	}
 }
 
 type handler struct {
 	pagePaths  map[string]bool
 	assetsPath string
-	data       pageData // Nonce is filled per request
+	data       func() pageData // Nonce is filled per request
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -153,7 +157,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case h.pagePaths[r.URL.Path]:
 		serve = h.servePage
 	case strings.HasPrefix(r.URL.Path, h.assetsPath):
-		a := assets[strings.TrimPrefix(r.URL.Path, h.assetsPath)]
+		a := assets()[strings.TrimPrefix(r.URL.Path, h.assetsPath)]
 		if a == nil {
 			http.NotFound(w, r)
 			return
@@ -185,7 +189,7 @@ const csp = "default-src 'none'; " +
 	"frame-ancestors 'none'"
 
 func (h *handler) servePage(w http.ResponseWriter, r *http.Request) {
-	data := h.data
+	data := h.data()
 	data.Nonce = rand.Text()
 
 	var buf bytes.Buffer

@@ -167,7 +167,7 @@ func TestEmbeddedAssetsAreThePinnedUpstreamFiles(t *testing.T) {
 		"react-dom.production.min.js": "sha256-IXWO0ITNDjfnNXIu5POVfqlgYoop36bDzhodR6LW5Pc=",
 	}
 	got := map[string]string{}
-	for name, a := range assets {
+	for name, a := range assets() {
 		got[name] = sri(a.body)
 	}
 	require.Equal(t, want, got)
