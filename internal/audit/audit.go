@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/clientiq/clientiq/internal/db"
@@ -68,6 +69,17 @@ func Record(ctx context.Context, q Execer, schema string, e Event) error {
 	if _, err := q.Exec(ctx, query, args...); err != nil {
 		return fmt.Errorf("record audit event %s: %w", e.Action, err)
 	}
+	return nil
+}
+
+// Queue adds the statement writing e into the audit log of schema to b,
+// so it commits with the batch's other statements (db.Clients.SendBatch).
+func Queue(b *pgx.Batch, schema string, e Event) error {
+	query, args, err := insert(schema, e)
+	if err != nil {
+		return err
+	}
+	b.Queue(query, args...)
 	return nil
 }
 

@@ -180,7 +180,7 @@ func (c *change) save(ctx context.Context, reason string, effective time.Time, l
 	if !CanTransition(c.old.Status, c.sub.Status) {
 		return fmt.Errorf("billing: subscription cannot go from %s to %s", c.old.Status, c.sub.Status)
 	}
-	if err := writeSub(ctx, c.tx, c.sub, c.now); err != nil {
+	if err := c.svc.writeSub(ctx, c.tx, c.sub, c.now); err != nil {
 		return err
 	}
 	ch := SubscriptionChange{PlanName: c.target.Name, OldPlanName: c.cur.Name, Status: c.sub.Status,

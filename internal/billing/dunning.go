@@ -74,7 +74,7 @@ func (s *Service) retryInvoices(ctx context.Context, tx pgx.Tx, sub subRow, now 
 	}
 	if len(invs) == 0 {
 		sub.Status, sub.PastDueSince = StatusActive, nil
-		return writeSub(ctx, tx, sub, now)
+		return s.writeSub(ctx, tx, sub, now)
 	}
 	for _, inv := range invs {
 		if err := s.charge(ctx, tx, sub, writtenInvoice{ID: inv.ID, Total: inv.Total, Status: "open"}, inv.Currency); err != nil {
@@ -88,7 +88,7 @@ func (s *Service) retryInvoices(ctx context.Context, tx pgx.Tx, sub subRow, now 
 func (s *Service) endPastDue(ctx context.Context, tx pgx.Tx, t *tenancy.Tenant, sub subRow, now time.Time) error {
 	old := sub
 	sub.Status, sub.CanceledAt, sub.CancelAtPeriodEnd, sub.ScheduledPlanID = StatusCanceled, &now, false, nil
-	if err := writeSub(ctx, tx, sub, now); err != nil {
+	if err := s.writeSub(ctx, tx, sub, now); err != nil {
 		return err
 	}
 	p, err := planTx(ctx, tx, sub.PlanID)

@@ -164,6 +164,7 @@ func (f *fixture) onPlan(t *testing.T, tn *tenancy.Tenant, code string, daysIn i
 		current_period_start = excluded.current_period_start, current_period_end = excluded.current_period_end,
 		payment_method = 'pm_test', scheduled_plan_id = NULL, cancel_at_period_end = false`,
 		tn.ID, start, start.AddDate(0, 0, 30), code)
+	f.svc.ForgetPlans()
 }
 
 // staffCtx is platform staff on the platform host.

@@ -3,7 +3,10 @@ package billing
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/ent/invitation"
@@ -172,15 +175,90 @@ func count(ctx context.Context, c *ent.Client, what string, now time.Time) (int,
 // effectivePlan is the plan whose limits apply to t: its subscription's
 // plan, or Free once the subscription is canceled. A tenant without a
 // subscription row gets one (on Free) first.
+//
+// The answer is kept for planTTL (see planCache): every write of an
+// added project or data item checks it.
 func (s *Service) effectivePlan(ctx context.Context, t *tenancy.Tenant) (*ent.Plan, error) {
+	if p, ok := s.plans.get(t.ID, s.clock()); ok {
+		return p, nil
+	}
+	gen := s.plans.begin()
 	sub, err := s.ensure(ctx, t.ID)
 	if err != nil {
 		return nil, err
 	}
+	p := sub.Edges.Plan
 	if sub.Status == StatusCanceled {
 		if free, err := s.PlanByCode(ctx, FreePlan); err == nil {
-			return free, nil
+			p = free
 		}
 	}
-	return sub.QueryPlan().Only(ctx)
+	if p == nil {
+		if p, err = sub.QueryPlan().Only(ctx); err != nil {
+			return nil, err
+		}
+	}
+	s.plans.put(t.ID, p, gen, s.clock())
+	return p, nil
+}
+
+// ForgetPlans drops every cached effective plan: for subscription or plan
+// rows written outside this service (an operator's SQL, a test fixture).
+func (s *Service) ForgetPlans() { s.plans.forget(uuid.Nil) }
+
+// planTTL is how long a tenant's effective plan is reused by the limit
+// checks. A change made in this process is seen at once (writeSub and
+// UpdatePlan forget it); one made by another process within planTTL.
+const planTTL = time.Second
+
+// planCache holds tenants' effective plans for the limit checks.
+type planCache struct {
+	mu  sync.Mutex
+	gen uint64 // counts forgets; an answer read across one is not kept
+	m   map[uuid.UUID]cachedPlan
+}
+
+type cachedPlan struct {
+	plan    *ent.Plan
+	expires time.Time
+}
+
+func (c *planCache) get(tenantID uuid.UUID, now time.Time) (*ent.Plan, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[tenantID]
+	if !ok || !now.Before(e.expires) {
+		return nil, false
+	}
+	return e.plan, true
+}
+
+func (c *planCache) begin() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+func (c *planCache) put(tenantID uuid.UUID, p *ent.Plan, gen uint64, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return // something changed while it was read
+	}
+	if c.m == nil || len(c.m) >= 10_000 {
+		c.m = map[uuid.UUID]cachedPlan{}
+	}
+	c.m[tenantID] = cachedPlan{plan: p, expires: now.Add(planTTL)}
+}
+
+// forget drops one tenant's plan (uuid.Nil: every tenant's).
+func (c *planCache) forget(tenantID uuid.UUID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	if tenantID == uuid.Nil {
+		clear(c.m)
+		return
+	}
+	delete(c.m, tenantID)
 }

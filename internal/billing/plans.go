@@ -82,6 +82,7 @@ func (s *Service) UpdatePlan(ctx context.Context, id uuid.UUID, in PlanUpdate) (
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
+	defer s.plans.forget(uuid.Nil)
 	u := s.clients.Public().Plan.UpdateOneID(id)
 	if in.Name != nil {
 		u.SetName(strings.TrimSpace(*in.Name))

@@ -86,7 +86,7 @@ func (s *Service) renewTx(ctx context.Context, tx pgx.Tx, sub subRow, now time.T
 	if !CanTransition(sub.Status, r.Next.Status) {
 		return fmt.Errorf("billing: renewal cannot take a subscription from %s to %s", sub.Status, r.Next.Status)
 	}
-	if err := writeSub(ctx, tx, r.Next, now); err != nil {
+	if err := s.writeSub(ctx, tx, r.Next, now); err != nil {
 		return err
 	}
 	ch := SubscriptionChange{PlanName: next.Name, OldPlanName: cur.Name, Status: r.Next.Status, OldStatus: sub.Status,

@@ -117,6 +117,7 @@ type Service struct {
 	dunning  []time.Duration
 	now      func() time.Time
 	logger   *slog.Logger
+	plans    planCache
 }
 
 // NewService returns a Service. It panics without a Pool, Clients or a

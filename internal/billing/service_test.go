@@ -373,3 +373,23 @@ func TestLimits(t *testing.T) {
 		require.Error(t, l.CheckSeats(context.Background(), 1))
 	})
 }
+
+func TestLimitChecksReuseThePlanBriefly(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx, tn := f.tenant(t, rbac.BillingManage)
+	l := f.svc.Limits()
+	require.Equal(t, apperr.CodePlanLimit, apperr.CodeOf(l.CheckProjects(ctx, 4)), "Free allows 3")
+
+	t.Run("a change through the service counts at once", func(t *testing.T) {
+		_, err := f.svc.ChangePlan(ctx, "pro", "")
+		require.NoError(t, err)
+		require.NoError(t, l.CheckProjects(ctx, 4))
+	})
+	t.Run("a change written elsewhere counts within a second", func(t *testing.T) {
+		f.exec(t, `UPDATE public.subscriptions SET plan_id = (SELECT id FROM public.plans WHERE code = 'free') WHERE tenant_id = $1`, tn.ID)
+		require.NoError(t, l.CheckProjects(ctx, 4), "the plan read a moment ago is reused")
+		f.advance(time.Second)
+		require.Equal(t, apperr.CodePlanLimit, apperr.CodeOf(l.CheckProjects(ctx, 4)))
+	})
+}

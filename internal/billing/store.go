@@ -40,8 +40,10 @@ func lockSub(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID) (subRow, error)
 	return s, err
 }
 
-// writeSub stores every mutable column of s.
-func writeSub(ctx context.Context, tx pgx.Tx, s subRow, now time.Time) error {
+// writeSub stores every mutable column of s and forgets the tenant's
+// cached plan.
+func (svc *Service) writeSub(ctx context.Context, tx pgx.Tx, s subRow, now time.Time) error {
+	svc.plans.forget(s.TenantID)
 	_, err := tx.Exec(ctx, `UPDATE public.subscriptions SET plan_id = $2, interval = $3, status = $4, trial_ends_at = $5,
 		current_period_start = $6, current_period_end = $7, cancel_at_period_end = $8, canceled_at = $9,
 		scheduled_plan_id = $10, past_due_since = $11, updated_at = $12 WHERE id = $1`,

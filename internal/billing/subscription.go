@@ -108,7 +108,7 @@ func (s *Service) setCancel(ctx context.Context, cancel bool) (*ent.Subscription
 		}
 		sub.CancelAtPeriodEnd = cancel
 		now := s.clock()
-		if err := writeSub(ctx, tx, sub, now); err != nil {
+		if err := s.writeSub(ctx, tx, sub, now); err != nil {
 			return err
 		}
 		p, err := planTx(ctx, tx, sub.PlanID)

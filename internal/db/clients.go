@@ -10,6 +10,8 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/internal/tenancy"
@@ -29,6 +31,7 @@ import (
 // and names a schema that does not exist for them as a second guard.
 type Clients struct {
 	drv    dialect.Driver
+	sqlDB  *sql.DB // nil when the driver does not expose one (SendBatch refuses)
 	public *ent.Client
 
 	// bySchema keeps the tenant clients made recently: a client is safe
@@ -50,12 +53,23 @@ func NewClients(sqlDB *sql.DB) *Clients {
 	return NewClientsFromDriver(entsql.OpenDB(dialect.Postgres, sqlDB))
 }
 
+// sqlDBer is an ent driver over database/sql (entsql.Driver).
+type sqlDBer interface{ DB() *sql.DB }
+
 // NewClientsFromDriver is NewClients over an ent driver (tests wrap one to
 // count statements).
 func NewClientsFromDriver(drv dialect.Driver) *Clients {
 	public := ent.NewClient(ent.Driver(drv), ent.AlternateSchema(ent.ScopedSchemaConfig(noTenantSchema)))
 	ent.DenyTenantEntities(public, tenancy.ErrNoTenant)
-	return &Clients{drv: drv, public: public, bySchema: map[string]*ent.Client{}}
+	c := &Clients{drv: drv, public: public, bySchema: map[string]*ent.Client{}}
+	inner := drv
+	if d, ok := inner.(*dialect.DebugDriver); ok {
+		inner = d.Driver // tests log ent's statements through it
+	}
+	if d, ok := inner.(sqlDBer); ok {
+		c.sqlDB = d.DB()
+	}
+	return c
 }
 
 // Public returns the client for the public schema. Tenant-scoped entities
@@ -95,6 +109,30 @@ func (c *Clients) ForSchema(schema string) (*ent.Client, error) {
 	c.bySchema[schema] = client
 	c.mu.Unlock()
 	return client, nil
+}
+
+// SendBatch sends b's statements to PostgreSQL in one round trip on one
+// pooled connection and returns the first error. Without a BEGIN of its
+// own the batch is one implicit transaction (the extended protocol's
+// statements up to its Sync): all of it commits or none. For the hot
+// writes whose statements are known up front (a row and its audit entry),
+// where an ent transaction costs four round trips.
+func (c *Clients) SendBatch(ctx context.Context, b *pgx.Batch) error {
+	if c.sqlDB == nil {
+		return errors.New("db: SendBatch needs clients over database/sql with pgx's stdlib driver")
+	}
+	conn, err := c.sqlDB.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("acquire connection: %w", err)
+	}
+	defer conn.Close()
+	return conn.Raw(func(driverConn any) error {
+		sc, ok := driverConn.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("db: SendBatch: driver connection is %T, not pgx's", driverConn)
+		}
+		return sc.Conn().SendBatch(ctx, b).Close()
+	})
 }
 
 // TenantTx runs fn in a transaction on the tenant in ctx's schema, committing

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -710,4 +711,35 @@ func TestClientsCancellation(t *testing.T) {
 			assertDefaultSearchPath(t)
 		}
 	})
+}
+
+func TestSendBatchIsAllOrNothing(t *testing.T) {
+	t.Parallel()
+	f := newClientsFixture(t)
+	ctx := context.Background()
+	q := db.QuoteIdent(f.a.Schema)
+	insert := `INSERT INTO ` + q + `.projects (id, created_at, updated_at, name) VALUES ($1, now(), now(), $2)`
+	count := func() int {
+		n, err := f.tenantClient(t, f.ctxA).Project.Query().Count(ctx)
+		require.NoError(t, err)
+		return n
+	}
+
+	ok := &pgx.Batch{}
+	ok.Queue(insert, uuid.New(), "first")
+	ok.Queue(insert, uuid.New(), "second")
+	require.NoError(t, f.clients.SendBatch(ctx, ok))
+	require.Equal(t, 2, count())
+
+	dup := uuid.New()
+	bad := &pgx.Batch{}
+	bad.Queue(insert, uuid.New(), "third")
+	bad.Queue(insert, dup, "fourth")
+	bad.Queue(insert, dup, "fourth again") // primary key violation
+	err := f.clients.SendBatch(ctx, bad)
+	require.Error(t, err)
+	require.Equal(t, 2, count(), "the statements before the failing one are rolled back with it")
+
+	clients := db.NewClientsFromDriver(dialect.DebugWithContext(entsql.OpenDB(dialect.Postgres, f.db.SQL), func(context.Context, ...any) {}))
+	require.NoError(t, clients.SendBatch(ctx, &pgx.Batch{}), "a driver wrapped for logging still reaches the pool")
 }

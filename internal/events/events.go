@@ -33,7 +33,19 @@ type Bus struct {
 
 	mu   sync.Mutex
 	subs map[uuid.UUID]map[chan Event]struct{}
+
+	// outbound queues events for the Redis relay; one goroutine sends
+	// them, several per round trip under load, so a write never waits on
+	// Redis for its live event.
+	outbound chan []byte
 }
+
+// outboundQueue bounds the events waiting for Redis; past it an event is
+// dropped from the relay (local subscribers still get it) and logged.
+const outboundQueue = 4096
+
+// maxBatch bounds the events sent in one round trip.
+const maxBatch = 128
 
 // channel is the Redis pub/sub channel of every tenant's events; events
 // carry their tenant, and each replica delivers only to local subscribers
@@ -45,7 +57,9 @@ const channel = "p:events"
 func NewBus(ctx context.Context, rdb *redis.Client, logger *slog.Logger) *Bus {
 	b := &Bus{origin: uuid.NewString(), rdb: rdb, logger: logger, subs: map[uuid.UUID]map[chan Event]struct{}{}}
 	if rdb != nil {
+		b.outbound = make(chan []byte, outboundQueue)
 		go b.relay(ctx)
+		go b.send(ctx)
 	}
 	return b
 }
@@ -58,10 +72,44 @@ func (b *Bus) Publish(ctx context.Context, e Event) {
 	}
 	e.Origin = b.origin
 	b.deliver(e)
-	if b.rdb != nil {
-		payload, _ := json.Marshal(e)
-		if err := b.rdb.Publish(ctx, channel, payload).Err(); err != nil {
-			b.logger.WarnContext(ctx, "event_relay_failed", slog.Any("error", err))
+	if b.outbound == nil {
+		return
+	}
+	payload, _ := json.Marshal(e)
+	select {
+	case b.outbound <- payload:
+	default:
+		b.logger.WarnContext(ctx, "event_relay_queue_full", slog.String("kind", e.Kind))
+	}
+}
+
+// send publishes the queued events to Redis until ctx ends: what has
+// queued up while one round trip was in flight goes in the next, as one
+// pipeline.
+func (b *Bus) send(ctx context.Context) {
+	batch := make([][]byte, 0, maxBatch)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case p := <-b.outbound:
+			batch = append(batch[:0], p)
+		}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case p := <-b.outbound:
+				batch = append(batch, p)
+			default:
+				break drain
+			}
+		}
+		pipe := b.rdb.Pipeline()
+		for _, p := range batch {
+			pipe.Publish(ctx, channel, p)
+		}
+		if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
+			b.logger.WarnContext(ctx, "event_relay_failed", slog.Int("events", len(batch)), slog.Any("error", err))
 		}
 	}
 }

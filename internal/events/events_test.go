@@ -74,6 +74,30 @@ func TestBus(t *testing.T) {
 		}
 	})
 
+	t.Run("a burst reaches the other replica complete and in order", func(t *testing.T) {
+		t.Parallel()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		rdb := newRedis(t)
+		one, two := events.NewBus(ctx, rdb, logger), events.NewBus(ctx, rdb, logger)
+		tenant := uuid.New()
+		onTwo := two.Subscribe(ctx, tenant)
+		time.Sleep(200 * time.Millisecond) // let the relay subscribe
+		ids := make([]uuid.UUID, 60) // fewer than a subscriber's buffer
+		for i := range ids {
+			ids[i] = uuid.New()
+			one.Publish(ctx, events.Event{TenantID: tenant, Kind: "project.created", ID: ids[i]})
+		}
+		for i, id := range ids {
+			select {
+			case e := <-onTwo:
+				require.Equal(t, id, e.ID, "event %d", i)
+			case <-time.After(2 * time.Second):
+				t.Fatalf("the other replica got %d of %d events", i, len(ids))
+			}
+		}
+	})
+
 	t.Run("a subscription ends with its context", func(t *testing.T) {
 		t.Parallel()
 		bus := events.NewBus(context.Background(), nil, logger)

@@ -47,4 +47,6 @@ func TestChangesDropTheTenantsCachedViewersAtOnce(t *testing.T) {
 // nopRevoker revokes nothing: the cache, not revocation, is under test.
 type nopRevoker struct{}
 
-func (nopRevoker) RevokeUserSessions(context.Context, uuid.UUID, uuid.UUID) (int, error) { return 0, nil }
+func (nopRevoker) RevokeUserSessions(context.Context, uuid.UUID, uuid.UUID) (int, error) {
+	return 0, nil
+}
