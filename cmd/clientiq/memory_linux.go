@@ -46,10 +46,24 @@ func pageOutExecutable() (int64, error) {
 		if err1 != nil || err2 != nil || hi <= lo {
 			continue
 		}
-		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, uintptr(lo), uintptr(hi-lo), unix.MADV_PAGEOUT); errno != 0 {
-			return advised, errno
+		for _, advice := range []uintptr{unix.MADV_RANDOM, unix.MADV_PAGEOUT} {
+			if _, _, errno := unix.Syscall(unix.SYS_MADVISE, uintptr(lo), uintptr(hi-lo), advice); errno != 0 {
+				return advised, errno
+			}
 		}
 		advised += int64(hi - lo)
 	}
-	return advised, sc.Err()
+	if err := sc.Err(); err != nil {
+		return advised, err
+	}
+	// The page cache still holds the rest of the file (as the build or
+	// the copy left it), and a fault maps the cached pages around it too
+	// (fault-around, 64 KB): drop them, so that with MADV_RANDOM (no
+	// read-ahead) a fault brings in the page it needs and no more.
+	exeFile, err := os.Open(exe)
+	if err != nil {
+		return advised, err
+	}
+	defer exeFile.Close()
+	return advised, unix.Fadvise(int(exeFile.Fd()), 0, 0, unix.FADV_DONTNEED)
 }

@@ -51,6 +51,7 @@ func serveFlags(fs *flag.FlagSet) func(context.Context, *env) error {
 }
 
 func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
+	tuneGC(e.getenv)
 	d, err := open(ctx, e, true)
 	if err != nil {
 		return err

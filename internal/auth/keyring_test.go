@@ -196,3 +196,30 @@ func jwksKIDs(t *testing.T, k *auth.KeyRing) []string {
 	}
 	return kids
 }
+
+func TestAVerifiedTokenIsStillCheckedForExpiry(t *testing.T) {
+	t.Parallel()
+	k := newHSRing(t, randomSecret())
+	now := time.Now()
+	k.SetClock(func() time.Time { return now })
+	tok, exp, err := k.Issue(auth.AccessInput{UserID: uuid.New(), SessionID: uuid.New()})
+	require.NoError(t, err)
+	for range 3 { // parsed once, then remembered
+		c, err := k.Verify(tok)
+		require.NoError(t, err)
+		c.Subject = "tampered by a caller" // a copy: the remembered claims stay intact
+	}
+	c, err := k.Verify(tok)
+	require.NoError(t, err)
+	_, err = uuid.Parse(c.Subject)
+	require.NoError(t, err)
+
+	now = exp.Add(auth.Leeway + time.Second)
+	_, err = k.Verify(tok)
+	require.ErrorIs(t, err, auth.ErrInvalidToken, "expiry counts for a token verified before")
+
+	tampered := tok[:len(tok)-2] + "xx"
+	now = exp.Add(-time.Minute)
+	_, err = k.Verify(tampered)
+	require.ErrorIs(t, err, auth.ErrInvalidToken, "another string is parsed and its signature checked")
+}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -78,7 +79,19 @@ type KeyRing struct {
 	audience string
 	ttl      time.Duration
 	now      func() time.Time
+
+	// verified remembers tokens whose signature checked out, so a client
+	// sending the same token again costs a map lookup and the time-based
+	// checks instead of a parse and a signature. The ring's keys never
+	// change while it lives (rotation is configuration), so a signature
+	// once good stays good; expiry is checked on every use.
+	verifiedMu sync.RWMutex
+	verified   map[string]*Claims
 }
+
+// maxVerified bounds KeyRing.verified (about 0.5 KB a token); when full it
+// starts over.
+const maxVerified = 4096
 
 // KeyRingConfig configures a KeyRing.
 type KeyRingConfig struct {
@@ -231,20 +244,40 @@ func (k *KeyRing) Verify(raw string) (*Claims, error) {
 	if raw == "" || len(raw) > MaxTokenBytes || strings.Count(raw, ".") != 2 {
 		return nil, ErrInvalidToken
 	}
+	k.verifiedMu.RLock()
+	seen := k.verified[raw]
+	k.verifiedMu.RUnlock()
+	if seen != nil {
+		// Signature, algorithm, issuer and audience held when it was
+		// parsed; what time changes is checked again.
+		if jwt.NewValidator(k.timeChecks()...).Validate(seen) != nil {
+			return nil, ErrInvalidToken
+		}
+		c := *seen
+		return &c, nil
+	}
 	c := &Claims{}
-	_, err := jwt.ParseWithClaims(raw, c, k.keyFunc,
+	_, err := jwt.ParseWithClaims(raw, c, k.keyFunc, append(k.timeChecks(),
 		jwt.WithValidMethods([]string{k.method.Alg()}),
 		jwt.WithIssuer(k.issuer),
 		jwt.WithAudience(k.audience),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(Leeway),
-		jwt.WithTimeFunc(k.now),
-	)
+	)...)
 	if err != nil {
 		return nil, ErrInvalidToken
 	}
+	k.verifiedMu.Lock()
+	if k.verified == nil || len(k.verified) >= maxVerified {
+		k.verified = make(map[string]*Claims, 64)
+	}
+	stored := *c
+	k.verified[raw] = &stored
+	k.verifiedMu.Unlock()
 	return c, nil
+}
+
+// timeChecks are the validations that depend on the clock.
+func (k *KeyRing) timeChecks() []jwt.ParserOption {
+	return []jwt.ParserOption{jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithLeeway(Leeway), jwt.WithTimeFunc(k.now)}
 }
 
 func (k *KeyRing) keyFunc(t *jwt.Token) (any, error) {

@@ -62,6 +62,13 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			if s.metrics != nil {
 				s.metrics.observe(route, r.Method, status, elapsed)
 			}
+			level := slog.LevelInfo
+			if status >= 500 {
+				level = slog.LevelError
+			}
+			if !s.logger.Enabled(ctx, level) {
+				return // no access log at this level: build nothing
+			}
 			attrs := []slog.Attr{
 				slog.String("request_id", id),
 				slog.String("method", r.Method),
@@ -78,10 +85,6 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			}
 			if u := info.User(); u != "" {
 				attrs = append(attrs, slog.String("user", u))
-			}
-			level := slog.LevelInfo
-			if status >= 500 {
-				level = slog.LevelError
 			}
 			s.logger.LogAttrs(ctx, level, "http_request", attrs...)
 		}()
