@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench.sh is `make bench`: the Go benchmarks of tenancy (provisioning,
 # fleet migrations, tenancy overhead) and of River (no-op, SendEmail into
-# Mailpit, payments), each with an iteration count that fits it, then the
+# Mailpit, payments) and of scale-out (list req/s with 1, 2, 3 `clientiq
+# serve` behind PgBouncer), each with an iteration count that fits it, then the
 # load scenarios of issue 7 against a running server (cmd/clientiq-bench,
 # default dataset: 100 tenants × 1,000 projects and 10,000 data items, with
 # a CPU profile of the server under the list scenario). Results go under
@@ -41,6 +42,8 @@ run '^BenchmarkTenancyOverhead$' '3s -count=5'
 run '^BenchmarkRiverNoop$' '20000x -count=3' ./internal/jobs/
 run '^BenchmarkRiverSendEmail$' '2000x -count=3' ./internal/jobs/
 run '^BenchmarkPaymentPipeline$' '1000x -count=3' ./internal/payment/
+# Scale-out: list req/s with 1, 2, 3 `clientiq serve` (GOMAXPROCS=1) behind PgBouncer.
+run '^BenchmarkScaleOut$' 1x ./cmd/clientiq/
 echo "go benchmark results: $out"
 
 go build -o bench/tmp/clientiq-bench ./cmd/clientiq-bench

@@ -93,6 +93,7 @@ func (rn *runner) attack(ctx context.Context, spec attackSpec, mode runMode, du 
 	run.PeakRSSMiB, _ = peakRSS(rn.srv.pid)
 	run.EndRSSAnonMiB, _ = procStatusMiB(rn.srv.pid, "RssAnon")
 	run.EndRSSFileMiB, _ = procStatusMiB(rn.srv.pid, "RssFile")
+	run.PGBackends, run.PGBackendMiB, run.PGBackendMaxMiB = postgresMemory(rn.dbName)
 	return run, nil
 }
 

@@ -50,6 +50,9 @@ type options struct {
 	only                     string
 	cpuprofile               bool
 	serverEnv                []string
+	// pprofAddr is the server's PPROF_ADDR (a free loopback port), where
+	// the allocation profile is read.
+	pprofAddr string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -129,6 +132,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	addr, err := freeAddr()
 	if err != nil {
+		return err
+	}
+	if o.pprofAddr, err = freeAddr(); err != nil {
 		return err
 	}
 	secret := randomSecret()
@@ -222,6 +228,8 @@ func serverEnv(o *options, addr, secret string) (env, shown []string) {
 		// Logins come through "a proxy" on loopback, each with its own
 		// client address, instead of one address hitting the per-IP limit.
 		{"TRUSTED_PROXIES", "127.0.0.1/32"},
+		// Go's profiler on a loopback listener of its own (allocations).
+		{"PPROF_ADDR", o.pprofAddr},
 	}
 	env = append(env, "PATH="+os.Getenv("PATH"), "HOME="+os.Getenv("HOME"), "JWT_SECRET="+secret)
 	shown = append(shown, "JWT_SECRET=(random)")

@@ -134,7 +134,12 @@ type Run struct {
 	// the executable (file-backed).
 	EndRSSAnonMiB float64 `json:"server_end_rss_anon_mib"`
 	EndRSSFileMiB float64 `json:"server_end_rss_file_mib"`
-	ServerCPU     float64 `json:"server_cpu_seconds"`
+	// PostgreSQL backends of the benchmark database at the end of the run
+	// and their private memory (see postgresMemory).
+	PGBackends      int     `json:"pg_backends"`
+	PGBackendMiB    float64 `json:"pg_backend_private_mib_total"`
+	PGBackendMaxMiB float64 `json:"pg_backend_private_mib_max"`
+	ServerCPU       float64 `json:"server_cpu_seconds"`
 	// The CPU µs per request of the server, PostgreSQL, this load
 	// generator, and everything else on the machine (other work).
 	ServerCPUus   float64 `json:"server_cpu_us_per_request"`
@@ -168,6 +173,9 @@ type Profile struct {
 	// Parts are the cumulative shares of the parts of a request (see
 	// profileParts).
 	Parts []string `json:"parts"`
+	// Allocs is the top of the allocation profile (bytes allocated over
+	// the same run, Go's pprof through PPROF_ADDR), when it could be taken.
+	Allocs []string `json:"allocations,omitempty"`
 }
 
 // Target is one figure of the issue: the reference's, the target, ours.
@@ -296,6 +304,19 @@ func renderMarkdown(r *Report) string {
 		p("")
 		p("Resident set at the end of each 32-connection run: %s.", strings.Join(splits, "; "))
 	}
+	var pgMem []string
+	for _, sc := range r.Scenarios {
+		for _, run := range sc.Runs {
+			if run.Mode == "max" && run.PGBackends > 0 {
+				pgMem = append(pgMem, fmt.Sprintf("%s %d backends, %.1f MiB in all, at most %.1f MiB in one",
+					sc.ID, run.PGBackends, run.PGBackendMiB, run.PGBackendMaxMiB))
+			}
+		}
+	}
+	if len(pgMem) > 0 {
+		p("")
+		p("PostgreSQL backends of the benchmark database at the end of each 32-connection run, private memory (catalog and relation caches, prepared statements; shared_buffers excluded): %s.", strings.Join(pgMem, "; "))
+	}
 	for _, sc := range r.Scenarios {
 		for _, run := range sc.Runs {
 			if len(run.ErrorSamples) > 0 {
@@ -355,6 +376,14 @@ func renderMarkdown(r *Report) string {
 			p("")
 			p("```")
 			p("%s", strings.Join(pr.Cum, "\n"))
+			p("```")
+		}
+		if len(pr.Allocs) > 0 {
+			p("")
+			p("Allocations over the same run (Go's pprof, bytes allocated, flat and cumulative):")
+			p("")
+			p("```")
+			p("%s", strings.Join(pr.Allocs, "\n"))
 			p("```")
 		}
 	}

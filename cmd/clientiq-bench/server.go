@@ -243,6 +243,39 @@ func postgresCPU(dbName string) float64 {
 	return total
 }
 
+// postgresMemory sums the private (anonymous) memory of the PostgreSQL
+// backends serving dbName (catalog and relation caches, prepared
+// statements, sort memory; shared_buffers is shared memory and left out),
+// from /proc/<pid>/smaps_rollup. It returns how many backends there were,
+// their total and the largest, in MiB.
+func postgresMemory(dbName string) (backends int, totalMiB, maxMiB float64) {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil || !strings.HasPrefix(string(cmdline), "postgres: ") ||
+			!strings.Contains(string(cmdline), " "+dbName+" ") {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/smaps_rollup")
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "Anonymous:"); ok {
+				kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+				mib := kb / 1024
+				backends++
+				totalMiB += mib
+				maxMiB = max(maxMiB, mib)
+			}
+		}
+	}
+	return backends, totalMiB, maxMiB
+}
+
 // machineCPU returns the busy and steal seconds of all CPUs from /proc/stat.
 func machineCPU() (busy, steal float64) {
 	b, err := os.ReadFile("/proc/stat")

@@ -56,7 +56,7 @@ type testEnv map[string]string
 
 // newEnv returns the test-profile environment for a process on dbURL, with
 // its own free HTTP port.
-func newEnv(t *testing.T, dbURL string) testEnv {
+func newEnv(t testing.TB, dbURL string) testEnv {
 	t.Helper()
 	return testEnv{
 		"PATH":         os.Getenv("PATH"),
@@ -160,7 +160,7 @@ type server struct {
 
 // startServer starts `clientiq serve` and waits until /health/ answers. The
 // process is killed at cleanup if the test left it running.
-func startServer(t *testing.T, env testEnv) *server {
+func startServer(t testing.TB, env testEnv) *server {
 	t.Helper()
 	s := &server{
 		addr:   env["HTTP_ADDR"],
@@ -220,7 +220,7 @@ func (s *server) signal(t *testing.T, sig syscall.Signal) {
 }
 
 // wait waits up to timeout for the process to exit and returns its code.
-func (s *server) wait(t *testing.T, timeout time.Duration) int {
+func (s *server) wait(t testing.TB, timeout time.Duration) int {
 	t.Helper()
 	select {
 	case <-s.done:
@@ -232,7 +232,7 @@ func (s *server) wait(t *testing.T, timeout time.Duration) int {
 }
 
 // freePort returns a TCP port that was free a moment ago.
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -85,7 +85,7 @@ func (c *scClient) post(ctx context.Context, s *server, query string, vars map[s
 }
 
 // ok posts on the test's goroutine and requires an answer without errors.
-func (c *scClient) ok(t *testing.T, s *server, query string, vars map[string]any, headers ...string) map[string]any {
+func (c *scClient) ok(t testing.TB, s *server, query string, vars map[string]any, headers ...string) map[string]any {
 	t.Helper()
 	r, err := c.post(t.Context(), s, query, vars, headers...)
 	require.NoError(t, err)

@@ -21,7 +21,7 @@ import (
 // scPgBouncerBinary returns the pgbouncer program: on PATH, in /usr/sbin
 // (Debian's package), or installed now by scripts/services.sh (apt-get, as
 // root). The test is skipped only when none of these works.
-func scPgBouncerBinary(t *testing.T) string {
+func scPgBouncerBinary(t testing.TB) string {
 	t.Helper()
 	find := func() string {
 		if p, err := exec.LookPath("pgbouncer"); err == nil {
@@ -61,7 +61,7 @@ type scBouncer struct {
 // (transaction pooling, trust authentication of the database URL's user, a
 // free loopback port, no Unix socket) in front of the database of dbURL,
 // and stops it when the test ends.
-func scStartPgBouncer(t *testing.T, bin, dbURL string, poolSize int) *scBouncer {
+func scStartPgBouncer(t testing.TB, bin, dbURL string, poolSize int) *scBouncer {
 	t.Helper()
 	pc, err := pgx.ParseConfig(dbURL)
 	require.NoError(t, err)

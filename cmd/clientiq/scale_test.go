@@ -257,7 +257,7 @@ func scLogin(t *testing.T, c *scClient, s *server, email, password string) strin
 }
 
 // scSignup signs up an owner with a new tenant through s.
-func scSignup(t *testing.T, c *scClient, s *server, slug, base string) *scTenant {
+func scSignup(t testing.TB, c *scClient, s *server, slug, base string) *scTenant {
 	t.Helper()
 	data := c.ok(t, s, `mutation($in: SignupInput!) { signup(input: $in) { tokens { accessToken } } }`,
 		map[string]any{"in": map[string]any{"email": "owner@" + slug + "." + base, "password": scPassword,
@@ -268,7 +268,7 @@ func scSignup(t *testing.T, c *scClient, s *server, slug, base string) *scTenant
 }
 
 // scCreateProject creates a project of tn through s and returns its id.
-func scCreateProject(t *testing.T, c *scClient, s *server, tn *scTenant, i int) string {
+func scCreateProject(t testing.TB, c *scClient, s *server, tn *scTenant, i int) string {
 	t.Helper()
 	data := c.ok(t, s, `mutation($in: CreateProjectInput!) { createProject(input: $in) { id } }`,
 		map[string]any{"in": map[string]any{"name": fmt.Sprintf("%sproject %d", tn.marker, i)}}, tn.headers()...)
