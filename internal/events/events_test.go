@@ -83,7 +83,7 @@ func TestBus(t *testing.T) {
 		tenant := uuid.New()
 		onTwo := two.Subscribe(ctx, tenant)
 		time.Sleep(200 * time.Millisecond) // let the relay subscribe
-		ids := make([]uuid.UUID, 60) // fewer than a subscriber's buffer
+		ids := make([]uuid.UUID, 60)       // fewer than a subscriber's buffer
 		for i := range ids {
 			ids[i] = uuid.New()
 			one.Publish(ctx, events.Event{TenantID: tenant, Kind: "project.created", ID: ids[i]})
