@@ -24451,7 +24451,7 @@ func (ec *executionContext) _AuditEvent(ctx context.Context, sel ast.SelectionSe
 	fields := graphql.CollectFields(ec.OperationContext, sel, auditEventImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24529,7 +24529,7 @@ func (ec *executionContext) _AuditEventConnection(ctx context.Context, sel ast.S
 	fields := graphql.CollectFields(ec.OperationContext, sel, auditEventConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24572,7 +24572,7 @@ func (ec *executionContext) _AuditEventEdge(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, auditEventEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24610,7 +24610,7 @@ func (ec *executionContext) _AuthTokens(ctx context.Context, sel ast.SelectionSe
 	fields := graphql.CollectFields(ec.OperationContext, sel, authTokensImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24658,7 +24658,7 @@ func (ec *executionContext) _DataItem(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, dataItemImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24727,7 +24727,7 @@ func (ec *executionContext) _DataItemConnection(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, dataItemConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24770,7 +24770,7 @@ func (ec *executionContext) _DataItemEdge(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, dataItemEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24808,7 +24808,7 @@ func (ec *executionContext) _DemoRequest(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, demoRequestImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24906,7 +24906,7 @@ func (ec *executionContext) _DemoRequestConnection(ctx context.Context, sel ast.
 	fields := graphql.CollectFields(ec.OperationContext, sel, demoRequestConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24949,7 +24949,7 @@ func (ec *executionContext) _DemoRequestEdge(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, demoRequestEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -24987,7 +24987,7 @@ func (ec *executionContext) _Domain(ctx context.Context, sel ast.SelectionSet, o
 	fields := graphql.CollectFields(ec.OperationContext, sel, domainImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25051,7 +25051,7 @@ func (ec *executionContext) _DomainConnection(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, domainConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25094,7 +25094,7 @@ func (ec *executionContext) _DomainEdge(ctx context.Context, sel ast.SelectionSe
 	fields := graphql.CollectFields(ec.OperationContext, sel, domainEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25132,7 +25132,7 @@ func (ec *executionContext) _Invitation(ctx context.Context, sel ast.SelectionSe
 	fields := graphql.CollectFields(ec.OperationContext, sel, invitationImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25205,7 +25205,7 @@ func (ec *executionContext) _InvitationConnection(ctx context.Context, sel ast.S
 	fields := graphql.CollectFields(ec.OperationContext, sel, invitationConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25248,7 +25248,7 @@ func (ec *executionContext) _InvitationEdge(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, invitationEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25286,7 +25286,7 @@ func (ec *executionContext) _Invoice(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, invoiceImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25401,7 +25401,7 @@ func (ec *executionContext) _InvoiceConnection(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, invoiceConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25444,7 +25444,7 @@ func (ec *executionContext) _InvoiceEdge(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, invoiceEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25482,7 +25482,7 @@ func (ec *executionContext) _InvoiceLine(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, invoiceLineImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25556,7 +25556,7 @@ func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, o
 	fields := graphql.CollectFields(ec.OperationContext, sel, memberImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25624,7 +25624,7 @@ func (ec *executionContext) _MemberConnection(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, memberConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25667,7 +25667,7 @@ func (ec *executionContext) _MemberEdge(ctx context.Context, sel ast.SelectionSe
 	fields := graphql.CollectFields(ec.OperationContext, sel, memberEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -25708,7 +25708,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 	})
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
 			Object: field.Name,
@@ -26035,7 +26035,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26083,7 +26083,7 @@ func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, paymentImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26187,7 +26187,7 @@ func (ec *executionContext) _Permission(ctx context.Context, sel ast.SelectionSe
 	fields := graphql.CollectFields(ec.OperationContext, sel, permissionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26226,7 +26226,7 @@ func (ec *executionContext) _Plan(ctx context.Context, sel ast.SelectionSet, obj
 	fields := graphql.CollectFields(ec.OperationContext, sel, planImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26334,7 +26334,7 @@ func (ec *executionContext) _Project(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, projectImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26409,7 +26409,7 @@ func (ec *executionContext) _ProjectConnection(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, projectConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26452,7 +26452,7 @@ func (ec *executionContext) _ProjectEdge(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, projectEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26490,7 +26490,7 @@ func (ec *executionContext) _ProjectEvent(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, projectEventImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26537,7 +26537,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	})
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
 			Object: field.Name,
@@ -26710,7 +26710,7 @@ func (ec *executionContext) _RequestDemoPayload(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, requestDemoPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26748,7 +26748,7 @@ func (ec *executionContext) _Role(ctx context.Context, sel ast.SelectionSet, obj
 	fields := graphql.CollectFields(ec.OperationContext, sel, roleImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26816,7 +26816,7 @@ func (ec *executionContext) _RoleConnection(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, roleConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26859,7 +26859,7 @@ func (ec *executionContext) _RoleEdge(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, roleEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26897,7 +26897,7 @@ func (ec *executionContext) _SignupPayload(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, signupPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -26960,7 +26960,7 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 	fields := graphql.CollectFields(ec.OperationContext, sel, tenantImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -27034,7 +27034,7 @@ func (ec *executionContext) _TenantConnection(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, tenantConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -27077,7 +27077,7 @@ func (ec *executionContext) _TenantEdge(ctx context.Context, sel ast.SelectionSe
 	fields := graphql.CollectFields(ec.OperationContext, sel, tenantEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -27115,7 +27115,7 @@ func (ec *executionContext) _TenantSubscription(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, tenantSubscriptionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -27236,7 +27236,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 	fields := graphql.CollectFields(ec.OperationContext, sel, userImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -27309,7 +27309,7 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, __DirectiveImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -27362,7 +27362,7 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, __EnumValueImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -27410,7 +27410,7 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, __FieldImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -27468,7 +27468,7 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, __InputValueImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -27526,7 +27526,7 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, __SchemaImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -27584,7 +27584,7 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 	fields := graphql.CollectFields(ec.OperationContext, sel, __TypeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestGenpatchRewritesBothCallsAndRefusesWhatItCannotPatch(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	f := filepath.Join(dir, "generated.go")
+	src := "a := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, fn)\n" +
+		"\tdeferred := graphql.NewDeferredGroup(ctx)\n" +
+		"b := graphql.MarshalSliceConcurrently(ctx, 1, 0, false, fn)\n"
+	require.NoError(t, os.WriteFile(f, []byte(src), 0o644))
+	require.NoError(t, run([]string{f}))
+	got, err := os.ReadFile(f)
+	require.NoError(t, err)
+	require.Equal(t, 2, strings.Count(string(got), "marshalSliceInOrder("))
+	require.Contains(t, string(got), "deferred := graphql.DeferredGroup{}")
+	require.NotContains(t, string(got), "MarshalSliceConcurrently")
+	require.NotContains(t, string(got), "NewDeferredGroup")
+
+	err = run([]string{f})
+	require.ErrorContains(t, err, "did gqlgen change?", "run again, there is nothing left to patch: an upgrade that renames a call is noticed")
+
+	require.NoError(t, os.WriteFile(f, []byte(src+"if field.Deferrable != nil {}\n"), 0o644))
+	require.ErrorContains(t, run([]string{f}), "deferrable", "a schema with @defer-able fields is not patched")
+	require.Error(t, run(nil))
+}
