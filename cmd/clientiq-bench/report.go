@@ -292,26 +292,24 @@ func renderMarkdown(r *Report) string {
 	}
 	p("")
 	p("Each scenario starts a fresh server (VmHWM is also reset before each run). Its RSS once started, the time its start-up work took, and its idle statements per second: %s.", strings.Join(starts, "; "))
-	var splits []string
+	var splits, pgMem []string
 	for _, sc := range r.Scenarios {
 		for _, run := range sc.Runs {
-			if run.Mode == "max" && run.EndRSSAnonMiB > 0 {
+			if run.Mode != "max" {
+				continue
+			}
+			if run.EndRSSAnonMiB > 0 {
 				splits = append(splits, fmt.Sprintf("%s %.1f MiB anonymous + %.1f MiB of the executable", sc.ID, run.EndRSSAnonMiB, run.EndRSSFileMiB))
+			}
+			if run.PGBackends > 0 {
+				pgMem = append(pgMem, fmt.Sprintf("%s %d backends, %.1f MiB in all, at most %.1f MiB in one",
+					sc.ID, run.PGBackends, run.PGBackendMiB, run.PGBackendMaxMiB))
 			}
 		}
 	}
 	if len(splits) > 0 {
 		p("")
 		p("Resident set at the end of each 32-connection run: %s.", strings.Join(splits, "; "))
-	}
-	var pgMem []string
-	for _, sc := range r.Scenarios {
-		for _, run := range sc.Runs {
-			if run.Mode == "max" && run.PGBackends > 0 {
-				pgMem = append(pgMem, fmt.Sprintf("%s %d backends, %.1f MiB in all, at most %.1f MiB in one",
-					sc.ID, run.PGBackends, run.PGBackendMiB, run.PGBackendMaxMiB))
-			}
-		}
 	}
 	if len(pgMem) > 0 {
 		p("")

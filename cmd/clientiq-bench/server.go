@@ -221,57 +221,50 @@ func procCPU(pid string) (float64, error) {
 	return (u + st) / clockTicks, nil
 }
 
-// postgresCPU sums the CPU of the PostgreSQL processes serving dbName
-// (their process titles name the database): backends and the autovacuum
-// workers there. Other databases' backends and shared helpers are left out.
-func postgresCPU(dbName string) float64 {
+// postgresPIDs are the PostgreSQL processes serving dbName (their process
+// titles name the database): backends and the autovacuum workers there.
+// Other databases' backends and shared helpers are left out.
+func postgresPIDs(dbName string) []string {
 	ents, _ := os.ReadDir("/proc")
-	total := 0.0
+	var pids []string
 	for _, e := range ents {
 		if e.Name()[0] < '0' || e.Name()[0] > '9' {
 			continue
 		}
 		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !strings.HasPrefix(string(cmdline), "postgres: ") ||
-			!strings.Contains(string(cmdline), " "+dbName+" ") {
-			continue
+		if err == nil && strings.HasPrefix(string(cmdline), "postgres: ") &&
+			strings.Contains(string(cmdline), " "+dbName+" ") {
+			pids = append(pids, e.Name())
 		}
-		if c, err := procCPU(e.Name()); err == nil {
+	}
+	return pids
+}
+
+// postgresCPU sums the CPU of postgresPIDs(dbName).
+func postgresCPU(dbName string) float64 {
+	total := 0.0
+	for _, pid := range postgresPIDs(dbName) {
+		if c, err := procCPU(pid); err == nil {
 			total += c
 		}
 	}
 	return total
 }
 
-// postgresMemory sums the private (anonymous) memory of the PostgreSQL
-// backends serving dbName (catalog and relation caches, prepared
-// statements, sort memory; shared_buffers is shared memory and left out),
-// from /proc/<pid>/smaps_rollup. It returns how many backends there were,
-// their total and the largest, in MiB.
+// postgresMemory sums the private (anonymous) memory of postgresPIDs(dbName)
+// (catalog and relation caches, prepared statements, sort memory;
+// shared_buffers is shared memory and left out), from
+// /proc/<pid>/smaps_rollup. It returns how many backends there were, their
+// total and the largest, in MiB.
 func postgresMemory(dbName string) (backends int, totalMiB, maxMiB float64) {
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		if e.Name()[0] < '0' || e.Name()[0] > '9' {
-			continue
-		}
-		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !strings.HasPrefix(string(cmdline), "postgres: ") ||
-			!strings.Contains(string(cmdline), " "+dbName+" ") {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/smaps_rollup")
+	for _, pid := range postgresPIDs(dbName) {
+		mib, err := procFieldMiB(pid, "smaps_rollup", "Anonymous")
 		if err != nil {
 			continue
 		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, "Anonymous:"); ok {
-				kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-				mib := kb / 1024
-				backends++
-				totalMiB += mib
-				maxMiB = max(maxMiB, mib)
-			}
-		}
+		backends++
+		totalMiB += mib
+		maxMiB = max(maxMiB, mib)
 	}
 	return backends, totalMiB, maxMiB
 }
@@ -301,7 +294,12 @@ func peakRSS(pid int) (float64, error) { return procStatusMiB(pid, "VmHWM") }
 
 // procStatusMiB reads a kB field of /proc/<pid>/status in MiB.
 func procStatusMiB(pid int, field string) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	return procFieldMiB(strconv.Itoa(pid), "status", field)
+}
+
+// procFieldMiB reads a "Field: N kB" line of /proc/<pid>/<file> in MiB.
+func procFieldMiB(pid, file, field string) (float64, error) {
+	b, err := os.ReadFile("/proc/" + pid + "/" + file)
 	if err != nil {
 		return 0, err
 	}
@@ -311,7 +309,7 @@ func procStatusMiB(pid int, field string) (float64, error) {
 			return kb / 1024, err
 		}
 	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+	return 0, fmt.Errorf("no %s in /proc/%s/%s", field, pid, file)
 }
 
 // tail returns the last n lines of a file.

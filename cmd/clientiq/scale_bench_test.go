@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -69,20 +68,7 @@ func sbScaleOut(b *testing.B, bouncerBin string, n int) {
 	env := newEnv(b, bouncer.url).with("BASE_DOMAIN", base, "JWT_SECRET", scJWTSecret,
 		"TRUSTED_PROXIES", "127.0.0.1/32", "LOG_LEVEL", "warn", "GOMAXPROCS", "1",
 		"DATABASE_POOLER", "pgbouncer-transaction", "DATABASE_MAX_CONNS", strconv.Itoa(sbMaxConns))
-	servers := make([]*server, n)
-	for i := range servers {
-		servers[i] = startServer(b, env.with("HTTP_ADDR", "127.0.0.1:"+freePort(b)))
-	}
-	b.Cleanup(func() {
-		for _, s := range servers {
-			_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		}
-		for _, s := range servers {
-			if code := s.wait(b, time.Minute); code != exitOK {
-				b.Errorf("server %s exited with %d\nstderr:\n%s", s.addr, code, s.stderr)
-			}
-		}
-	})
+	servers := scStartServers(b, env, n)
 
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = 0 // no limit over all hosts

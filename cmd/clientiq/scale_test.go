@@ -55,18 +55,7 @@ func TestThreeServersThroughPgBouncerInTransactionPooling(t *testing.T) {
 		"DATABASE_MAX_CONNS", strconv.Itoa(scMaxConns))
 
 	began := time.Now()
-	servers := make([]*server, scServers)
-	for i := range servers {
-		servers[i] = startServer(t, pooled.with("HTTP_ADDR", "127.0.0.1:"+freePort(t)))
-	}
-	t.Cleanup(func() {
-		for _, s := range servers {
-			_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		}
-		for _, s := range servers {
-			require.Equal(t, exitOK, s.wait(t, time.Minute), "stderr:\n%s", s.stderr)
-		}
-	})
+	servers := scStartServers(t, pooled, scServers)
 	t.Logf("%d servers answering through PgBouncer %s after %s", scServers, bouncer.url, time.Since(began).Round(time.Millisecond))
 
 	c := &scClient{http: &http.Client{Timeout: 30 * time.Second}, ip: scRandomIP()}
@@ -246,6 +235,28 @@ func TestThreeServersThroughPgBouncerInTransactionPooling(t *testing.T) {
 		require.LessOrEqual(t, p.servers, bouncer.poolSize)
 		require.Greater(t, p.clients, p.servers, "more clients than server connections: transactions took turns")
 	})
+}
+
+// scStartServers starts n `clientiq serve` processes with env, each on a
+// port of its own, and stops them at cleanup, failing tb for one that
+// does not exit cleanly.
+func scStartServers(tb testing.TB, env testEnv, n int) []*server {
+	tb.Helper()
+	servers := make([]*server, n)
+	for i := range servers {
+		servers[i] = startServer(tb, env.with("HTTP_ADDR", "127.0.0.1:"+freePort(tb)))
+	}
+	tb.Cleanup(func() {
+		for _, s := range servers {
+			_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		}
+		for _, s := range servers {
+			if code := s.wait(tb, time.Minute); code != exitOK {
+				tb.Errorf("server %s exited with %d\nstderr:\n%s", s.addr, code, s.stderr)
+			}
+		}
+	})
+	return servers
 }
 
 const scLoginMutation = `mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { accessToken } }`

@@ -87,6 +87,8 @@ type KeyRing struct {
 	// once good stays good; expiry is checked on every use.
 	verifiedMu sync.RWMutex
 	verified   map[string]*Claims
+	// timeValidator runs timeChecks on a remembered token.
+	timeValidator *jwt.Validator
 }
 
 // maxVerified bounds KeyRing.verified (about 0.5 KB a token); when full it
@@ -161,6 +163,7 @@ func NewKeyRing(cfg KeyRingConfig) (*KeyRing, bool, error) {
 	default:
 		return nil, false, ErrNoKey
 	}
+	k.timeValidator = jwt.NewValidator(k.timeChecks()...)
 	return k, generated, nil
 }
 
@@ -250,7 +253,7 @@ func (k *KeyRing) Verify(raw string) (*Claims, error) {
 	if seen != nil {
 		// Signature, algorithm, issuer and audience held when it was
 		// parsed; what time changes is checked again.
-		if jwt.NewValidator(k.timeChecks()...).Validate(seen) != nil {
+		if k.timeValidator.Validate(seen) != nil {
 			return nil, ErrInvalidToken
 		}
 		c := *seen
@@ -275,9 +278,11 @@ func (k *KeyRing) Verify(raw string) (*Claims, error) {
 	return c, nil
 }
 
-// timeChecks are the validations that depend on the clock.
+// timeChecks are the validations that depend on the clock (read through
+// k.now at each check).
 func (k *KeyRing) timeChecks() []jwt.ParserOption {
-	return []jwt.ParserOption{jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithLeeway(Leeway), jwt.WithTimeFunc(k.now)}
+	return []jwt.ParserOption{jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithLeeway(Leeway),
+		jwt.WithTimeFunc(func() time.Time { return k.now() })}
 }
 
 func (k *KeyRing) keyFunc(t *jwt.Token) (any, error) {
