@@ -90,7 +90,9 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 		return &config.Error{Var: "TRUSTED_PROXIES", Problem: err.Error()}
 	}
 	metrics := httpserver.NewMetrics()
-	if err := metrics.Register(db.NewPoolCollector(d.db.Pool), db.NewQueryCollector(d.db.Pool), jobs.NewCountsCollector(d.db.Pool)); err != nil {
+	admission := httpserver.NewAdmission(httpserver.AdmissionConfig{MaxInFlight: cfg.MaxInFlight, MaxWait: cfg.QueueTimeout})
+	if err := metrics.Register(db.NewPoolCollector(d.db.Pool), db.NewQueryCollector(d.db.Pool), jobs.NewCountsCollector(d.db.Pool),
+		admission); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
 	srv := httpserver.New(httpserver.Config{
@@ -133,7 +135,7 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 		return err
 	}
 	scoped := func(fail func(http.ResponseWriter, *http.Request, error), h http.Handler) http.Handler {
-		return resolver.Middleware(fail)(authSvc.Middleware(fail)(h))
+		return admission.Middleware(fail)(resolver.Middleware(fail)(authSvc.Middleware(fail)(h)))
 	}
 	clients := db.NewClients(d.db.SQL)
 	shop, err := d.commerce()

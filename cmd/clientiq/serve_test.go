@@ -141,6 +141,73 @@ func TestServeFinishesInFlightRequestOnSIGTERMAndExitsZero(t *testing.T) {
 	require.NotContains(t, s.stderr.String(), "panic")
 }
 
+// TestServeQueuesAPIRequestsBeyondHTTPMaxInFlight: with one slot taken,
+// the next GraphQL request waits HTTP_QUEUE_TIMEOUT and is answered 503
+// SERVICE_UNAVAILABLE with Retry-After, health and metrics are not held
+// up, and the request holding the slot still completes.
+func TestServeQueuesAPIRequestsBeyondHTTPMaxInFlight(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	s := startServer(t, newEnv(t, db.URL).with("HTTP_MAX_IN_FLIGHT", "1").with("HTTP_QUEUE_TIMEOUT", "300ms"))
+
+	// Half a body: the request has its slot and waits for the rest.
+	conn, err := net.Dial("tcp", s.addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	half := len(versionQuery) / 2
+	_, err = fmt.Fprintf(conn, "POST /graphql HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		s.addr, len(versionQuery), versionQuery[:half])
+	require.NoError(t, err)
+	client := &http.Client{Timeout: 10 * time.Second}
+	require.Eventually(t, func() bool {
+		resp, err := client.Get(s.url("/metrics"))
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(b), "clientiq_http_admission_in_flight 1\n")
+	}, 5*time.Second, 20*time.Millisecond, "the half-sent request never took its slot")
+
+	start := time.Now()
+	resp, err := client.Post(s.url("/graphql"), "application/json", strings.NewReader(versionQuery))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond)
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	require.Equal(t, "1", resp.Header.Get("Retry-After"))
+	var gql struct {
+		Errors []struct {
+			Message    string         `json:"message"`
+			Extensions map[string]any `json:"extensions"`
+		} `json:"errors"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&gql))
+	require.Len(t, gql.Errors, 1)
+	require.Equal(t, "SERVICE_UNAVAILABLE", gql.Errors[0].Extensions["code"])
+	require.NotEmpty(t, gql.Errors[0].Message)
+
+	status, _ := getJSON(t, s, "/health/")
+	require.Equal(t, http.StatusOK, status, "health checks do not queue behind API requests")
+
+	_, err = io.WriteString(conn, versionQuery[half:])
+	require.NoError(t, err)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	held, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	defer held.Body.Close()
+	require.Equal(t, http.StatusOK, held.StatusCode)
+
+	metrics, err := client.Get(s.url("/metrics"))
+	require.NoError(t, err)
+	defer metrics.Body.Close()
+	b, err := io.ReadAll(metrics.Body)
+	require.NoError(t, err)
+	for _, line := range []string{"clientiq_http_admission_limit 1", "clientiq_http_admission_shed_total 1", "clientiq_http_admission_waited_total 1"} {
+		require.Contains(t, string(b), line+"\n")
+	}
+}
+
 // TestServeProfilerOnlyOnItsOwnLoopbackListener: PPROF_ADDR serves Go's
 // profiler on a listener of its own, and the API never routes to it.
 func TestServeProfilerOnlyOnItsOwnLoopbackListener(t *testing.T) {

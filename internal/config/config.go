@@ -12,6 +12,7 @@ import (
 	"net/mail"
 	"net/netip"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -128,6 +129,15 @@ type Config struct {
 	ViewerCacheTTL time.Duration
 	// MaxBodyBytes (HTTP_MAX_BODY_BYTES): request body limit. Default 1 MiB.
 	MaxBodyBytes int64
+	// MaxInFlight (HTTP_MAX_IN_FLIGHT): API requests (GraphQL, REST) served
+	// at once; the rest wait their turn in arrival order. 0 admits all at
+	// once. Default: twice the cores Go uses (GOMAXPROCS), at least 4
+	// (docs/performance.md has the measurements behind it).
+	MaxInFlight int
+	// QueueTimeout (HTTP_QUEUE_TIMEOUT): the longest an API request waits
+	// for its turn before it is answered 503 SERVICE_UNAVAILABLE with
+	// Retry-After. Default 5s.
+	QueueTimeout time.Duration
 	// ShutdownTimeout (SHUTDOWN_TIMEOUT): how long in-flight requests and jobs
 	// get after SIGTERM. Default 25s.
 	ShutdownTimeout time.Duration
@@ -230,6 +240,8 @@ var Vars = []Var{
 	{"REDIS_URL", "127.0.0.1:6379 if it answers (local/test), else in-process", "Redis URL (redis:// or rediss://)"},
 	{"HTTP_ADDR", "127.0.0.1:8080 (local/test), :8080", "HTTP listen address"},
 	{"HTTP_MAX_BODY_BYTES", "1048576", "request body limit in bytes"},
+	{"HTTP_MAX_IN_FLIGHT", "2 × GOMAXPROCS, at least 4", "API requests served at once, the rest queued in arrival order (0: no limit)"},
+	{"HTTP_QUEUE_TIMEOUT", "5s", "longest wait in that queue before 503 SERVICE_UNAVAILABLE with Retry-After"},
 	{"PPROF_ADDR", "", "serve Go's profiler on this loopback address (e.g. 127.0.0.1:6060); unset serves none"},
 	{"HTTP_WRITE_TIMEOUT", "30s", "longest time a response may take"},
 	{"VIEWER_CACHE_TTL", "30s", "reuse an authenticated viewer between requests for at most this long (invalidated at once on change; 0 disables; off behind pgbouncer-transaction)"},
@@ -321,6 +333,8 @@ func Load(getenv func(string) string) (*Config, error) {
 		}
 	}
 	c.MaxBodyBytes = int64(r.intRange("HTTP_MAX_BODY_BYTES", 1<<20, 1024, 1<<30))
+	c.MaxInFlight = r.intRange("HTTP_MAX_IN_FLIGHT", DefaultMaxInFlight(), 0, 100000)
+	c.QueueTimeout = r.duration("HTTP_QUEUE_TIMEOUT", 5*time.Second, 10*time.Millisecond, 10*time.Minute)
 	c.WriteTimeout = r.duration("HTTP_WRITE_TIMEOUT", 30*time.Second, time.Second, time.Hour)
 	c.ShutdownTimeout = r.duration("SHUTDOWN_TIMEOUT", 25*time.Second, 0, 10*time.Minute)
 	c.ViewerCacheTTL = r.duration("VIEWER_CACHE_TTL", 30*time.Second, 0, 10*time.Minute)
@@ -703,3 +717,9 @@ func splitList(v string) []string {
 	}
 	return out
 }
+
+// DefaultMaxInFlight is HTTP_MAX_IN_FLIGHT's default: twice the cores Go
+// runs on, at least 4. A request spends most of its time on a CPU, the
+// server's or PostgreSQL's, so a few per core keep the cores busy; more
+// only take turns on them, each waiting longer.
+func DefaultMaxInFlight() int { return max(4, 2*runtime.GOMAXPROCS(0)) }

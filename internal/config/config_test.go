@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +90,9 @@ func TestLoad(t *testing.T) {
 		require.Empty(t, cfg.RedisURL, "empty REDIS_URL means probe locally, then fall back to memory")
 		require.Equal(t, "127.0.0.1:8080", cfg.HTTPAddr)
 		require.Equal(t, int64(1<<20), cfg.MaxBodyBytes)
+		require.Equal(t, max(4, 2*runtime.GOMAXPROCS(0)), cfg.MaxInFlight)
+		require.Equal(t, config.DefaultMaxInFlight(), cfg.MaxInFlight)
+		require.Equal(t, 5*time.Second, cfg.QueueTimeout)
 		require.Equal(t, 30*time.Second, cfg.WriteTimeout)
 		require.Equal(t, 25*time.Second, cfg.ShutdownTimeout)
 		require.Equal(t, "localhost", cfg.BaseDomain)
@@ -132,6 +136,8 @@ func TestLoad(t *testing.T) {
 			"REDIS_URL":                "rediss://cache.internal:6380/2",
 			"HTTP_ADDR":                ":9090",
 			"HTTP_MAX_BODY_BYTES":      "2048",
+			"HTTP_MAX_IN_FLIGHT":       "0",
+			"HTTP_QUEUE_TIMEOUT":       "250ms",
 			"HTTP_WRITE_TIMEOUT":       "10s",
 			"SHUTDOWN_TIMEOUT":         "0s",
 			"BASE_DOMAIN":              "Example.COM.",
@@ -160,6 +166,8 @@ func TestLoad(t *testing.T) {
 		require.Equal(t, "rediss://cache.internal:6380/2", cfg.RedisURL)
 		require.Equal(t, ":9090", cfg.HTTPAddr)
 		require.Equal(t, int64(2048), cfg.MaxBodyBytes)
+		require.Zero(t, cfg.MaxInFlight, "0 admits every request at once")
+		require.Equal(t, 250*time.Millisecond, cfg.QueueTimeout)
 		require.Equal(t, 10*time.Second, cfg.WriteTimeout)
 		require.Zero(t, cfg.ShutdownTimeout)
 		require.Equal(t, "example.com", cfg.BaseDomain, "domains are lower-cased and lose the trailing dot")
@@ -230,6 +238,9 @@ func TestLoadRejectsMalformedVariables(t *testing.T) {
 		{"PprofAddrNotLoopback", map[string]string{"PPROF_ADDR": "0.0.0.0:6060"}, "PPROF_ADDR"},
 		{"PprofAddrNotHostPort", map[string]string{"PPROF_ADDR": "6060"}, "PPROF_ADDR"},
 		{"HTTPMaxBodyBytesTooSmall", map[string]string{"HTTP_MAX_BODY_BYTES": "10"}, "HTTP_MAX_BODY_BYTES"},
+		{"HTTPMaxInFlightNegative", map[string]string{"HTTP_MAX_IN_FLIGHT": "-1"}, "HTTP_MAX_IN_FLIGHT"},
+		{"HTTPMaxInFlightNotANumber", map[string]string{"HTTP_MAX_IN_FLIGHT": "lots"}, "HTTP_MAX_IN_FLIGHT"},
+		{"HTTPQueueTimeoutTooShort", map[string]string{"HTTP_QUEUE_TIMEOUT": "1ms"}, "HTTP_QUEUE_TIMEOUT"},
 		{"HTTPWriteTimeoutNotADuration", map[string]string{"HTTP_WRITE_TIMEOUT": "soon"}, "HTTP_WRITE_TIMEOUT"},
 		{"ShutdownTimeoutNegative", map[string]string{"SHUTDOWN_TIMEOUT": "-1s"}, "SHUTDOWN_TIMEOUT"},
 		{"BaseDomainWithSpace", map[string]string{"BASE_DOMAIN": "bad domain"}, "BASE_DOMAIN"},
