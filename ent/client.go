@@ -133,8 +133,9 @@ type (
 		hooks *hooks
 		// interceptors to execute on queries.
 		inters *inters
-		// schemaConfig contains alternative names for all tables.
-		schemaConfig SchemaConfig
+		// schemaConfig contains alternative names for all tables; never nil,
+		// shared read-only by the entities the client returns.
+		schemaConfig *SchemaConfig
 	}
 	// Option function to configure the client.
 	Option func(*config)
@@ -143,6 +144,7 @@ type (
 // newConfig creates a new config for the client.
 func newConfig(opts ...Option) config {
 	cfg := config{log: log.Println, hooks: &hooks{}, inters: &inters{}}
+	cfg.schemaConfig = &SchemaConfig{}
 	cfg.options(opts...)
 	return cfg
 }
@@ -3281,7 +3283,7 @@ type SchemaConfig = internal.SchemaConfig
 // passed into ent operations.
 func AlternateSchema(schemaConfig SchemaConfig) Option {
 	return func(c *config) {
-		c.schemaConfig = schemaConfig
+		c.schemaConfig = &schemaConfig
 	}
 }
 

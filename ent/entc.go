@@ -42,7 +42,7 @@ func main() {
 			gen.FeatureLock,
 			gen.FeatureIntercept,
 		},
-	}, entc.Extensions(ex), entc.TemplateFiles("ent/template/scope.tmpl"))
+	}, entc.Extensions(ex), entc.TemplateFiles("ent/template/scope.tmpl", "ent/template/schemaconfig.tmpl"))
 	if err != nil {
 		log.Fatalf("running ent codegen: %v", err)
 	}

@@ -32,13 +32,20 @@ type SchemaConfig struct {
 
 type schemaCtxKey struct{}
 
-// SchemaConfigFromContext returns a SchemaConfig stored inside a context, or empty if there isn't one.
-func SchemaConfigFromContext(ctx context.Context) SchemaConfig {
-	config, _ := ctx.Value(schemaCtxKey{}).(SchemaConfig)
-	return config
+// noSchemaConfig is what a context without a SchemaConfig yields.
+var noSchemaConfig SchemaConfig
+
+// SchemaConfigFromContext returns the SchemaConfig stored inside a context,
+// or an empty one if there isn't one. It must not be modified.
+func SchemaConfigFromContext(ctx context.Context) *SchemaConfig {
+	if config, _ := ctx.Value(schemaCtxKey{}).(*SchemaConfig); config != nil {
+		return config
+	}
+	return &noSchemaConfig
 }
 
-// NewSchemaConfigContext returns a new context with the given SchemaConfig attached.
-func NewSchemaConfigContext(parent context.Context, config SchemaConfig) context.Context {
+// NewSchemaConfigContext returns a new context with the given SchemaConfig
+// attached (by pointer: it must not be modified afterwards).
+func NewSchemaConfigContext(parent context.Context, config *SchemaConfig) context.Context {
 	return context.WithValue(parent, schemaCtxKey{}, config)
 }
