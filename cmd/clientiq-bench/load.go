@@ -19,6 +19,9 @@ type attackSpec struct {
 	onResult func(res *vegeta.Result)
 }
 
+// requestTimeout bounds each request of a run.
+const requestTimeout = 10 * time.Second
+
 // runMode is one way of loading the server.
 type runMode struct {
 	name  string // rate, max or c1
@@ -30,17 +33,108 @@ type runMode struct {
 type runner struct {
 	srv    *server
 	dbName string
+	// vegetaLoop drives closed-loop runs with vegeta rather than closedLoop.
+	vegetaLoop bool
 }
 
 // attack runs spec in mode for du and returns the measured run.
 func (rn *runner) attack(ctx context.Context, spec attackSpec, mode runMode, du time.Duration) (Run, error) {
+	run := Run{Mode: mode.name, Connections: mode.conns, DBQueries: -1}
+	if mode.name == "rate" {
+		run.TargetRate = mode.rate
+	}
+	run.RSSRunningMax = resetPeakRSS(rn.srv.pid) != nil
+	before := rn.srv.sample(ctx, rn.dbName)
+	var t *tally
+	if mode.name == "rate" || rn.vegetaLoop {
+		atk := rn.attacker(mode)
+		stop := context.AfterFunc(ctx, func() { atk.Stop() })
+		defer stop()
+		pacer := vegeta.ConstantPacer{} // the zero pacer: as fast as the workers go
+		if mode.name == "rate" {
+			pacer = vegeta.ConstantPacer{Freq: mode.rate, Per: time.Second}
+		}
+		t = newTally(spec)
+		for res := range atk.Attack(spec.targeter, pacer, du, mode.name) {
+			t.add(res)
+		}
+	} else {
+		t = closedLoop(ctx, spec, mode.conns, du, requestTimeout)
+	}
+	after := rn.srv.sample(ctx, rn.dbName)
+	if err := ctx.Err(); err != nil {
+		return run, err
+	}
+	run.Requests, run.Errors, run.Codes = len(t.lat), t.errors, t.codes
+	for s := range t.samples {
+		run.ErrorSamples = append(run.ErrorSamples, s)
+	}
+	measure(&run, before, after, rn.srv)
+	summarize(&run, t.lat)
+	run.PeakRSSMiB, _ = peakRSS(rn.srv.pid)
+	run.EndRSSAnonMiB, _ = procStatusMiB(rn.srv.pid, "RssAnon")
+	run.EndRSSFileMiB, _ = procStatusMiB(rn.srv.pid, "RssFile")
+	run.PGBackends, run.PGBackendMiB, run.PGBackendMaxMiB = postgresMemory(rn.dbName)
+	return run, nil
+}
+
+// tally counts the answers of a run: their latencies, status codes and
+// problems (spec's check), and hands each to spec's onResult.
+type tally struct {
+	spec    attackSpec
+	lat     []time.Duration
+	codes   map[string]int
+	errors  int
+	samples map[string]bool // up to 3 kinds of problem
+}
+
+func newTally(spec attackSpec) *tally {
+	return &tally{spec: spec, lat: make([]time.Duration, 0, 1<<14), codes: map[string]int{}, samples: map[string]bool{}}
+}
+
+func (t *tally) add(res *vegeta.Result) {
+	t.lat = append(t.lat, res.Latency)
+	t.codes[strconv.Itoa(int(res.Code))]++
+	problem := res.Error
+	if problem == "" && (res.Code < 200 || res.Code > 299) {
+		problem = http.StatusText(int(res.Code))
+	}
+	if problem == "" && t.spec.check != nil {
+		problem = t.spec.check(res)
+	}
+	if problem != "" {
+		t.errors++
+		if len(t.samples) < 3 {
+			t.samples[truncate(fmt.Sprintf("%d %s", res.Code, problem), 240)] = true
+		}
+	}
+	if t.spec.onResult != nil {
+		t.spec.onResult(res)
+	}
+}
+
+// merge adds o's counts to t.
+func (t *tally) merge(o *tally) {
+	t.lat = append(t.lat, o.lat...)
+	t.errors += o.errors
+	for k, v := range o.codes {
+		t.codes[k] += v
+	}
+	for k := range o.samples {
+		if len(t.samples) < 3 {
+			t.samples[k] = true
+		}
+	}
+}
+
+// attacker is vegeta for mode: open loop at a constant rate, or closed
+// loop on mode.conns connections.
+func (rn *runner) attacker(mode runMode) *vegeta.Attacker {
 	opts := []func(*vegeta.Attacker){
-		vegeta.Timeout(10 * time.Second), vegeta.KeepAlive(true), vegeta.Redirects(vegeta.NoFollow),
+		vegeta.Timeout(requestTimeout), vegeta.KeepAlive(true), vegeta.Redirects(vegeta.NoFollow),
 		vegeta.HTTP2(false),
 	}
-	pacer := vegeta.ConstantPacer{} // the zero pacer: as fast as the workers go
 	if mode.name == "rate" {
-		pacer = vegeta.ConstantPacer{Freq: mode.rate, Per: time.Second}
 		// Open loop: more workers (and connections) when answers are late,
 		// up to a bound, as real clients would keep arriving.
 		opts = append(opts, vegeta.Workers(uint64(mode.conns)), vegeta.MaxWorkers(256), vegeta.Connections(256))
@@ -49,52 +143,7 @@ func (rn *runner) attack(ctx context.Context, spec attackSpec, mode runMode, du 
 		opts = append(opts, vegeta.Workers(uint64(mode.conns)), vegeta.MaxWorkers(uint64(mode.conns)),
 			vegeta.Connections(mode.conns), vegeta.MaxConnections(mode.conns))
 	}
-	atk := vegeta.NewAttacker(opts...)
-	run := Run{Mode: mode.name, Connections: mode.conns, Codes: map[string]int{}, DBQueries: -1}
-	if mode.name == "rate" {
-		run.TargetRate = mode.rate
-	}
-	run.RSSRunningMax = resetPeakRSS(rn.srv.pid) != nil
-	before := rn.srv.sample(ctx, rn.dbName)
-	stop := context.AfterFunc(ctx, func() { atk.Stop() })
-	defer stop()
-	lat := make([]time.Duration, 0, 1<<16)
-	samples := map[string]bool{}
-	for res := range atk.Attack(spec.targeter, pacer, du, mode.name) {
-		run.Requests++
-		lat = append(lat, res.Latency)
-		run.Codes[strconv.Itoa(int(res.Code))]++
-		problem := res.Error
-		if problem == "" && (res.Code < 200 || res.Code > 299) {
-			problem = http.StatusText(int(res.Code))
-		}
-		if problem == "" && spec.check != nil {
-			problem = spec.check(res)
-		}
-		if problem != "" {
-			run.Errors++
-			if len(samples) < 3 {
-				samples[truncate(fmt.Sprintf("%d %s", res.Code, problem), 240)] = true
-			}
-		}
-		if spec.onResult != nil {
-			spec.onResult(res)
-		}
-	}
-	after := rn.srv.sample(ctx, rn.dbName)
-	if err := ctx.Err(); err != nil {
-		return run, err
-	}
-	for s := range samples {
-		run.ErrorSamples = append(run.ErrorSamples, s)
-	}
-	measure(&run, before, after, rn.srv)
-	summarize(&run, lat)
-	run.PeakRSSMiB, _ = peakRSS(rn.srv.pid)
-	run.EndRSSAnonMiB, _ = procStatusMiB(rn.srv.pid, "RssAnon")
-	run.EndRSSFileMiB, _ = procStatusMiB(rn.srv.pid, "RssFile")
-	run.PGBackends, run.PGBackendMiB, run.PGBackendMaxMiB = postgresMemory(rn.dbName)
-	return run, nil
+	return vegeta.NewAttacker(opts...)
 }
 
 // measure fills the rates of run from the samples around it.

@@ -50,6 +50,8 @@ type options struct {
 	only                     string
 	cpuprofile               bool
 	serverEnv                []string
+	// client is what drives the closed-loop runs: raw or vegeta.
+	client string
 	// pprofAddr is the server's PPROF_ADDR (a free loopback port), where
 	// the allocation profile is read.
 	pprofAddr string
@@ -67,6 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.rate, "rate", 1000, "requests per second of the constant-rate runs (0: skip them)")
 	fs.IntVar(&o.loginRate, "login-rate", 20, "logins per second of the login scenario's constant-rate run")
 	fs.IntVar(&o.conns, "connections", 32, "connections of the closed-loop runs")
+	fs.StringVar(&o.client, "client", "raw", "client of the closed-loop runs: raw (HTTP/1.1 on its own sockets, as wrk) or vegeta (net/http)")
 	fs.StringVar(&o.databaseURL, "database-url", cmp.Or(os.Getenv("DATABASE_URL"), "postgres://postgres@127.0.0.1:5432/clientiq_bench?sslmode=disable"),
 		"benchmark database (its name must contain \"bench\": it is dropped and rebuilt when the dataset changes)")
 	fs.StringVar(&o.redisURL, "redis-url", cmp.Or(os.Getenv("REDIS_URL"), "redis://127.0.0.1:6379/0"), "Redis for the server")
@@ -86,6 +89,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	})
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if o.client != "raw" && o.client != "vegeta" {
+		return nil, fmt.Errorf("--client %q: want raw or vegeta", o.client)
 	}
 	if o.tenants < 1 || o.projects < 21 || o.items < 0 || o.conns < 1 || o.duration < time.Second {
 		return nil, errors.New("need --tenants ≥ 1, --projects ≥ 21 (two pages), --items ≥ 0, --connections ≥ 1, --duration ≥ 1s")
@@ -118,7 +124,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		o.out = filepath.Join(root, o.out)
 	}
 	rep := &Report{Version: 1, StartedAt: time.Now().UTC(), Settings: Settings{Duration: o.duration.Seconds(),
-		Warmup: o.warmup.Seconds(), Rate: o.rate, LoginRate: o.loginRate, Connections: o.conns, RatioRounds: o.ratioRounds}}
+		Warmup: o.warmup.Seconds(), Rate: o.rate, LoginRate: o.loginRate, Connections: o.conns, RatioRounds: o.ratioRounds, Client: o.client}}
 	stamp := rep.StartedAt.Format("20060102T150405Z")
 	tmp, err := os.MkdirTemp("", "clientiq-bench-")
 	if err != nil {
@@ -159,7 +165,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	rep.Tokens = Tokens{ViaLogin: len(ds.tenants) - tokens.minted + 1, Minted: tokens.minted, LoginSeconds: loginSecs}
 	h := &harness{o: o, srv: srv, ds: ds, tokens: tokens, api: api, secret: secret, bin: bin, env: env,
-		run: &runner{srv: srv, dbName: ds.info.Database}, refreshPool: make(chan session, 4096)}
+		run: &runner{srv: srv, dbName: ds.info.Database, vegetaLoop: o.client == "vegeta"}, refreshPool: make(chan session, 4096)}
 	defer func() { h.srv.stop() }()
 	runErr := h.runAll(ctx, rep, logf)
 	if runErr != nil && len(rep.Scenarios) > 0 {

@@ -81,6 +81,18 @@ type Settings struct {
 	LoginRate   int     `json:"login_rate"`
 	Connections int     `json:"connections"`
 	RatioRounds int     `json:"ratio_rounds"`
+	// Client drives the closed-loop runs: raw (HTTP/1.1 on its own
+	// sockets, as wrk) or vegeta. Empty in results from before it existed:
+	// vegeta.
+	Client string `json:"client,omitempty"`
+}
+
+// closedLoopClient names what drove the closed-loop runs.
+func closedLoopClient(c string) string {
+	if c == "raw" {
+		return "the harness's HTTP/1.1 client (one socket per connection, requests written and answers read in place, as wrk)"
+	}
+	return "vegeta"
 }
 
 // Tokens says how the access tokens of the scenarios were obtained.
@@ -263,8 +275,8 @@ func renderMarkdown(r *Report) string {
 		d.Tenants, d.ProvisionSeconds, d.ProvisionWorkers, d.TenantsPerSecond, d.LoadSeconds, d.MigrateSeconds)
 	p("Server: `clientiq serve`, profile %s, River workers in process: %v; %s.", r.Server.Profile, r.Server.Workers, strings.Join(r.Server.Env, " "))
 	s := r.Settings
-	p("Load: vegeta on loopback; each run %.0f s after a %.0f s warm-up; constant rate %d req/s (logins %d/s); closed loop on %d connections (max) and on 1 (c1).",
-		s.Duration, s.Warmup, s.Rate, s.LoginRate, s.Connections)
+	p("Load: on loopback; each run %.0f s after a %.0f s warm-up; constant rate %d req/s (logins %d/s) with vegeta; closed loop on %d connections (max) and on 1 (c1) with %s.",
+		s.Duration, s.Warmup, s.Rate, s.LoginRate, s.Connections, closedLoopClient(s.Client))
 	p("Tokens: %d by logging in through the API (%.1f s), %d minted with the server's JWT secret.", r.Tokens.ViaLogin, r.Tokens.LoginSeconds, r.Tokens.Minted)
 	p("")
 	p("## Scenarios")

@@ -83,12 +83,12 @@ func notes(rep *Report) []string {
 	}
 	ns = append(ns,
 		"Provisioning is cold: the harness's tenant service has no warm pool, so each tenant is CREATE SCHEMA plus every tenant migration in one transaction.",
-		"The load generator (vegeta, in this process) shares the cores with the server and PostgreSQL: its CPU per request is the 'load gen' column. 'other cores' is the CPU the rest of the machine used during the run (the machine may be shared): large values mean noisy figures.",
+		"The load generator (in this process) shares the cores with the server and PostgreSQL: its CPU per request is the 'load gen' column. 'other cores' is the CPU the rest of the machine used during the run (the machine may be shared): large values mean noisy figures.",
 		"PG CPU counts the PostgreSQL processes whose title names the benchmark database (backends, autovacuum there), not the shared helpers (WAL writer, checkpointer).",
 		fmt.Sprintf("DB stmts/req is the rise of clientiq_db_queries_total over the run, less the cost of reading /metrics (%.1f) and the server's idle background (River, pool upkeep; per scenario in the JSON, the lower of two 2 s idle measurements around its runs), over the requests. BEGIN and COMMIT count; the prepare round trip of a statement new to a connection does not.",
 			rep.Server.QueriesPerScrape),
 		"A fresh server is started for each scenario and left to finish its start-up work first (River's maintenance fans out over every tenant: tens of statements a second for several seconds), so no scenario pays for another's memory or start-up.",
-		"Latency is measured by vegeta from request start to the last byte of the body; percentiles are nearest-rank over every request of the run. Errors are non-2xx answers, transport failures, GraphQL answers with \"errors\" (every body is checked), and REST answers without \"success\":true.",
+		"Latency is measured by the load generator from the request's first byte written to the last byte of the body; percentiles are nearest-rank over every request of the run. Errors are non-2xx answers, transport failures, GraphQL answers with \"errors\" (every body is checked), and REST answers without \"success\":true.",
 		"The list query asks for no totalCount (so that the single-schema comparison would measure schemas, not a COUNT over a larger table); see scenario 6 for what the server did.",
 	)
 	for _, sc := range rep.Scenarios {
