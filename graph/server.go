@@ -104,16 +104,16 @@ func NewHandler(cfg Config) http.Handler {
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(limits.MaxTokens)
-	srv.Use(shapeLimit{limits})
-	srv.Use(extension.FixedComplexityLimit(limits.MaxComplexity))
+	use(srv, shapeLimit{limits})
+	use(srv, extension.FixedComplexityLimit(limits.MaxComplexity))
 	store := cfg.Cache
 	if store == nil {
 		store = cache.NewMemory(10_000)
 	}
-	srv.Use(extension.AutomaticPersistedQuery{Cache: apqCache{store}})
+	use(srv, extension.AutomaticPersistedQuery{Cache: apqCache{store}})
 	// Introspection for everyone where cfg.Introspection (local, staging);
 	// elsewhere only for platform staff (their playground needs the schema).
-	srv.Use(extension.Introspection{})
+	use(srv, extension.Introspection{})
 	if !cfg.Introspection {
 		srv.SetDisableSuggestion(true)
 		srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
@@ -226,4 +226,15 @@ func wsInit(a *auth.Service) transport.WebsocketInitFunc {
 		}
 		return ctx, nil, nil
 	}
+}
+
+// use registers ext on srv. Field interceptors are refused: plain scalar
+// fields take a direct path that does not call them
+// (graph/internal/genpatch/plainfields.go), so one would silently miss
+// most fields.
+func use(srv *handler.Server, ext graphql.HandlerExtension) {
+	if _, ok := ext.(graphql.FieldInterceptor); ok {
+		panic(fmt.Sprintf("graph: %T intercepts fields, which plain fields skip (see genpatch)", ext))
+	}
+	srv.Use(ext)
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench.sh is `make bench`: the Go benchmarks of tenancy (provisioning,
-# fleet migrations, tenancy overhead) and of River (no-op, SendEmail into
+# fleet migrations, tenancy overhead), of the GraphQL list in process, and of River (no-op, SendEmail into
 # Mailpit, payments) and of scale-out (list req/s with 1, 2, 3 `clientiq
 # serve` behind PgBouncer), each with an iteration count that fits it, then the
 # load scenarios of issue 7 against a running server (cmd/clientiq-bench,
@@ -38,6 +38,8 @@ run '^BenchmarkProvisionFromPool$' 100x
 run '^BenchmarkMigrateNothingToDo$' 20x
 run '^BenchmarkMigrateAdditive$' 3x
 run '^BenchmarkTenancyOverhead$' '3s -count=5'
+# The GraphQL list in process: CPU, bytes and allocations per request.
+run '^BenchmarkGraphQLList$' '3000x -count=3' ./graph/
 # River: a no-op job, SendEmail into Mailpit, and the payment pipeline.
 run '^BenchmarkRiverNoop$' '20000x -count=3' ./internal/jobs/
 run '^BenchmarkRiverSendEmail$' '2000x -count=3' ./internal/jobs/

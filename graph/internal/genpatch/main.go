@@ -5,6 +5,12 @@
 //   - List marshalling goes through marshalSliceInOrder
 //     (graph/generated/marshal_slice.go), which marshals a list's elements
 //     in order instead of one goroutine per element.
+//   - Plain scalar fields (a struct field marshalled by a marshaler that
+//     cannot yield null) skip gqlgen's per-field machinery: see
+//     plainFields.
+//   - Objects are written by marshalObject
+//     (graph/generated/marshal_object.go), not by FieldSet.MarshalGQL,
+//     which copies each field to the heap and builds a map per object.
 //   - Objects no longer build a DeferredGroup each (the path of the field,
 //     a field set and a map: a tenth of a list request's allocations): the
 //     schema has no @defer-able field, so nothing is ever added to it. The
@@ -24,6 +30,7 @@ import (
 var replacements = []struct{ from, to string }{
 	{"graphql.MarshalSliceConcurrently(", "marshalSliceInOrder("},
 	{"deferred := graphql.NewDeferredGroup(ctx)", "deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field"},
+	{"\n\treturn out\n}\n", "\n\treturn marshalObject(fields, out) // genpatch: no FieldSet.MarshalGQL\n}\n"},
 }
 
 func main() {
@@ -51,6 +58,14 @@ func run(files []string) error {
 			}
 			b = bytes.ReplaceAll(b, []byte(r.from), []byte(r.to))
 		}
+		src, n, err := plainFields(string(b))
+		if err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("%s: no plain field to patch (did gqlgen change?)", f)
+		}
+		b = []byte(src)
 		if err := os.WriteFile(f, b, 0o644); err != nil {
 			return err
 		}

@@ -15,7 +15,11 @@ func TestGenpatchRewritesBothCallsAndRefusesWhatItCannotPatch(t *testing.T) {
 	f := filepath.Join(dir, "generated.go")
 	src := "a := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, fn)\n" +
 		"\tdeferred := graphql.NewDeferredGroup(ctx)\n" +
-		"b := graphql.MarshalSliceConcurrently(ctx, 1, 0, false, fn)\n"
+		"b := graphql.MarshalSliceConcurrently(ctx, 1, 0, false, fn)\n" +
+		"func (ec *executionContext) _Project(ctx context.Context, sel ast.SelectionSet, obj *ent.Project) graphql.Marshaler {\n" +
+		"\tout.Dispatch(ctx)\n\n\treturn out\n}\n" +
+		field("Project", "name", "ent.Project", "obj.Name", "string", "marshalNString2string") +
+		marshaler("marshalNString2string", "string", "graphql.MarshalString")
 	require.NoError(t, os.WriteFile(f, []byte(src), 0o644))
 	require.NoError(t, run([]string{f}))
 	got, err := os.ReadFile(f)
@@ -24,6 +28,8 @@ func TestGenpatchRewritesBothCallsAndRefusesWhatItCannotPatch(t *testing.T) {
 	require.Contains(t, string(got), "deferred := graphql.DeferredGroup{}")
 	require.NotContains(t, string(got), "MarshalSliceConcurrently")
 	require.NotContains(t, string(got), "NewDeferredGroup")
+	require.Contains(t, string(got), "// genpatch: plain field")
+	require.Contains(t, string(got), "\treturn marshalObject(fields, out) // genpatch: no FieldSet.MarshalGQL\n}\n")
 
 	err = run([]string{f})
 	require.ErrorContains(t, err, "did gqlgen change?", "run again, there is nothing left to patch: an upgrade that renames a call is noticed")

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// field is a generated field function as gqlgen writes it.
+func field(obj, name, goType, value, vType, marshal string) string {
+	return `func (ec *executionContext) _` + obj + `_` + name + `(ctx context.Context, field graphql.CollectedField, obj *` + goType + `) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_` + obj + `_` + name + `(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ` + value + `, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v ` + vType + `) graphql.Marshaler {
+			return ec.` + marshal + `(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+`
+}
+
+// marshaler is a generated non-null marshaler around scalarFn, or one
+// that returns v itself when scalarFn is "".
+func marshaler(name, vType, scalarFn string) string {
+	body := "\treturn v\n"
+	if scalarFn != "" {
+		body = "\t_ = sel\n\tres := " + scalarFn + "(v)\n\tif res == graphql.Null {\n\t\tgraphql.AddInvalidNullFromMarshaler(ctx, \"X!\")\n\t}\n\treturn res\n"
+	}
+	return "func (ec *executionContext) " + name + "(ctx context.Context, sel ast.SelectionSet, v " + vType + ") graphql.Marshaler {\n" + body + "}\n\n"
+}
+
+func TestPlainFieldsMarshalStructFieldsDirectly(t *testing.T) {
+	t.Parallel()
+	src := field("Project", "name", "ent.Project", "obj.Name", "string", "marshalNString2string") +
+		field("Project", "id", "ent.Project", "obj.ID", "uuid.UUID", "marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID") +
+		field("Project", "createdAt", "ent.Project", "obj.CreatedAt", "time.Time", "marshalNTime2timeᚐTime") +
+		field("ProjectEdge", "cursor", "ent.ProjectEdge", "obj.Cursor", "entgql.Cursor[uuid.UUID]", "marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor") +
+		field("PageInfo", "hasNextPage", "entgql.PageInfo[uuid.UUID]", "obj.HasNextPage", "bool", "marshalNBoolean2bool") +
+		// Left alone: a method call, a pointer (may be nil), an unknown scalar.
+		field("Project", "owner", "ent.Project", "obj.Owner()", "string", "marshalNString2string") +
+		field("Project", "edges", "ent.Project", "obj.Edges", "*ent.Edges", "marshalNEdges2ᚖentᚐEdges") +
+		field("Project", "money", "ent.Project", "obj.Money", "decimal.Decimal", "marshalNDecimal2decimalᚐDecimal") +
+		marshaler("marshalNString2string", "string", "graphql.MarshalString") +
+		marshaler("marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID", "uuid.UUID", "scalar.MarshalUUID") +
+		marshaler("marshalNTime2timeᚐTime", "time.Time", "graphql.MarshalTime") +
+		marshaler("marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor", "entgql.Cursor[uuid.UUID]", "") +
+		marshaler("marshalNBoolean2bool", "bool", "graphql.MarshalBoolean") +
+		marshaler("marshalNEdges2ᚖentᚐEdges", "*ent.Edges", "ec._Edges") +
+		marshaler("marshalNDecimal2decimalᚐDecimal", "decimal.Decimal", "decimal.Marshal")
+
+	got, n, err := plainFields(src)
+	require.NoError(t, err)
+	require.Equal(t, 5, n)
+	require.Contains(t, got, "obj *ent.Project) (ret graphql.Marshaler) {\n\treturn ec.marshalNString2string(ctx, field.Selections, obj.Name) // genpatch: plain field\n}\n")
+	require.Contains(t, got, "\treturn ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor) // genpatch: plain field\n")
+	require.Contains(t, got, "\treturn ec.marshalNBoolean2bool(ctx, field.Selections, obj.HasNextPage) // genpatch: plain field\n")
+	// Values that marshal to null keep gqlgen's path, which reports them.
+	require.Contains(t, got, "\tif obj.ID != uuid.Nil { // genpatch: plain field, not null\n\t\treturn ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.ID)\n\t}\n\treturn graphql.ResolveField(")
+	require.Contains(t, got, "\tif !obj.CreatedAt.IsZero() { // genpatch: plain field, not null\n")
+	for _, untouched := range []string{
+		field("Project", "owner", "ent.Project", "obj.Owner()", "string", "marshalNString2string"),
+		field("Project", "edges", "ent.Project", "obj.Edges", "*ent.Edges", "marshalNEdges2ᚖentᚐEdges"),
+		field("Project", "money", "ent.Project", "obj.Money", "decimal.Decimal", "marshalNDecimal2decimalᚐDecimal"),
+	} {
+		require.Contains(t, got, untouched)
+	}
+	require.Equal(t, 5, strings.Count(got, "graphql.ResolveField("), "owner, edges, money, and the guarded slow paths of id and createdAt")
+}
+
+func TestPlainFieldsRefusesAFieldWhoseMarshalerIsMissing(t *testing.T) {
+	t.Parallel()
+	_, _, err := plainFields(field("Project", "name", "ent.Project", "obj.Name", "string", "marshalNString2string"))
+	require.ErrorContains(t, err, "marshaler marshalNString2string of Project.name not found")
+}
