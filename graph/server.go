@@ -191,7 +191,13 @@ func presenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			if info != nil {
 				attrs = append(attrs, slog.String("request_id", info.RequestID()), slog.String("tenant", info.Tenant()))
 			}
-			logger.ErrorContext(ctx, "graphql_internal_error", attrs...)
+			level, msg := slog.LevelError, "graphql_internal_error"
+			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+				// The client closed the connection mid-request: nothing
+				// failed here, and nobody reads the answer.
+				level, msg = slog.LevelInfo, "graphql_client_gone"
+			}
+			logger.Log(ctx, level, msg, attrs...)
 			gerr.Message = "internal error"
 		} else {
 			gerr.Message = ae.Message

@@ -245,6 +245,24 @@ func TestPresenter(t *testing.T) {
 		require.Equal(t, "acme", lines[0]["tenant"])
 	})
 
+	t.Run("ClientLeavingIsNotAnInternalErrorInTheLog", func(t *testing.T) {
+		t.Parallel()
+		logger, logs := newLogger()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // the client closed the connection
+		gerr := presenter(logger)(ctx, fmt.Errorf("projects: %w", context.Canceled))
+		require.Equal(t, "INTERNAL", gerr.Extensions["code"])
+		require.Empty(t, logs.entries(t, "graphql_internal_error"))
+		lines := logs.entries(t, "graphql_client_gone")
+		require.Len(t, lines, 1)
+		require.Equal(t, "INFO", lines[0]["level"])
+
+		// A cancellation while the request still runs is ours: an error.
+		logger, logs = newLogger()
+		presenter(logger)(context.Background(), fmt.Errorf("projects: %w", context.Canceled))
+		require.Len(t, logs.entries(t, "graphql_internal_error"), 1)
+	})
+
 	t.Run("InternalAppErrorHidesItsMessage", func(t *testing.T) {
 		t.Parallel()
 		logger, logs := newLogger()
