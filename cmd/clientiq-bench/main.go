@@ -52,6 +52,8 @@ type options struct {
 	serverEnv                []string
 	// client is what drives the closed-loop runs: raw or vegeta.
 	client string
+	// serverBin is a prebuilt server to run instead of building one.
+	serverBin string
 	// pprofAddr is the server's PPROF_ADDR (a free loopback port), where
 	// the allocation profile is read.
 	pprofAddr string
@@ -69,6 +71,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.rate, "rate", 1000, "requests per second of the constant-rate runs (0: skip them)")
 	fs.IntVar(&o.loginRate, "login-rate", 20, "logins per second of the login scenario's constant-rate run")
 	fs.IntVar(&o.conns, "connections", 32, "connections of the closed-loop runs")
+	fs.StringVar(&o.serverBin, "server-bin", "", "run this prebuilt clientiq binary instead of building one (to compare two builds)")
 	fs.StringVar(&o.client, "client", "raw", "client of the closed-loop runs: raw (HTTP/1.1 on its own sockets, as wrk) or vegeta (net/http)")
 	fs.StringVar(&o.databaseURL, "database-url", cmp.Or(os.Getenv("DATABASE_URL"), "postgres://postgres@127.0.0.1:5432/clientiq_bench?sslmode=disable"),
 		"benchmark database (its name must contain \"bench\": it is dropped and rebuilt when the dataset changes)")
@@ -131,10 +134,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	logf("building the server")
-	bin, err := buildServer(ctx, root, tmp)
-	if err != nil {
-		return err
+	bin := o.serverBin
+	if bin == "" {
+		logf("building the server")
+		if bin, err = buildServer(ctx, root, tmp); err != nil {
+			return err
+		}
 	}
 	addr, err := freeAddr()
 	if err != nil {
