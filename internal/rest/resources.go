@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/clientiq/clientiq/ent"
+	entproject "github.com/clientiq/clientiq/ent/project"
 	"github.com/clientiq/clientiq/internal/apperr"
 	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/clientiq/clientiq/internal/project"
@@ -19,10 +20,47 @@ type Resource struct {
 	Relationships map[string]any `json:"relationships"`
 }
 
-func projectResource(p *ent.Project) Resource {
-	return Resource{ID: p.ID.String(), Type: "project", Attributes: map[string]any{
-		"name": p.Name, "description": p.Description, "status": p.Status, "created_at": timestamp(p.CreatedAt), "updated_at": timestamp(p.UpdatedAt),
-	}, Relationships: map[string]any{"owner": idRef("user", p.OwnerID)}}
+// projectDoc is a project as a Resource with typed members: the same JSON
+// as a Resource of maps (the fields are in the order encoding/json sorts a
+// map's keys), without building and sorting three maps per project, which
+// took a sixth of a list request's CPU.
+type projectDoc struct {
+	ID            string            `json:"id"`
+	Type          string            `json:"type"`
+	Attributes    projectAttributes `json:"attributes"`
+	Relationships projectRelations  `json:"relationships"`
+}
+
+type projectAttributes struct {
+	CreatedAt   string            `json:"created_at"`
+	Description string            `json:"description"`
+	Name        string            `json:"name"`
+	Status      entproject.Status `json:"status"`
+	UpdatedAt   string            `json:"updated_at"`
+}
+
+type projectRelations struct {
+	Owner relation `json:"owner"`
+}
+
+// relation is what idRef builds: {"data":null} or {"data":{"id":…,"type":…}}.
+type relation struct {
+	Data *relationData `json:"data"`
+}
+
+type relationData struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+}
+
+func projectResource(p *ent.Project) projectDoc {
+	d := projectDoc{ID: p.ID.String(), Type: "project", Attributes: projectAttributes{
+		CreatedAt: timestamp(p.CreatedAt), Description: p.Description, Name: p.Name, Status: p.Status, UpdatedAt: timestamp(p.UpdatedAt),
+	}}
+	if p.OwnerID != nil {
+		d.Relationships.Owner.Data = &relationData{ID: p.OwnerID.String(), Type: "user"}
+	}
+	return d
 }
 
 func itemResource(it *ent.DataItem) Resource {
@@ -129,7 +167,7 @@ func (h *handlers) listProjects(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, h.logger, err)
 		return
 	}
-	data := make([]Resource, 0, len(conn.Edges))
+	data := make([]projectDoc, 0, len(conn.Edges))
 	for _, e := range conn.Edges {
 		data = append(data, projectResource(e.Node))
 	}
@@ -259,7 +297,7 @@ func (h *handlers) createItem(w http.ResponseWriter, r *http.Request) {
 }
 
 // respond writes v as a resource with status, or err as the error envelope.
-func respond[T any](h *handlers, w http.ResponseWriter, r *http.Request, status int, v T, err error, render func(T) Resource) {
+func respond[T, R any](h *handlers, w http.ResponseWriter, r *http.Request, status int, v T, err error, render func(T) R) {
 	if err != nil {
 		WriteError(w, r, h.logger, err)
 		return
