@@ -62,10 +62,8 @@ func loopConn(ctx context.Context, tr vegeta.Targeter, timeout time.Duration, t 
 			c.close()
 		}
 	}()
-	end, _ := ctx.Deadline()
-	// over: the run has ended, so a failure now is the run cutting a
-	// request short, not an answer.
-	over := func() bool { return ctx.Err() != nil || !end.IsZero() && !time.Now().Before(end) }
+	// over: the run has ended; no new request starts.
+	over := func() bool { return ctx.Err() != nil }
 	fail := func(err error) {
 		t.add(&vegeta.Result{Timestamp: time.Now(), Error: err.Error(), Method: tgt.Method, URL: tgt.URL})
 	}
@@ -97,12 +95,11 @@ func loopConn(ctx context.Context, tr vegeta.Targeter, timeout time.Duration, t 
 			}
 		}
 		start := time.Now()
-		// A request in progress when the run ends is cut short there.
-		dl := start.Add(timeout)
-		if !end.IsZero() && end.Before(dl) {
-			dl = end
-		}
-		_ = c.nc.SetDeadline(dl)
+		// A request in progress when the run ends is answered and counted,
+		// as with vegeta: cutting it would cancel its query on the server,
+		// which closes that database connection, and the next run would
+		// pay for new backends warming up.
+		_ = c.nc.SetDeadline(start.Add(timeout))
 		code, b, keep, err := c.roundTrip(wbuf, body[:0], tgt.Method == "HEAD")
 		body = b
 		res := vegeta.Result{Timestamp: start, Latency: time.Since(start), Code: uint16(code), Body: body,
@@ -111,8 +108,8 @@ func loopConn(ctx context.Context, tr vegeta.Targeter, timeout time.Duration, t 
 			c.close()
 			c = nil
 		}
-		if err != nil && over() {
-			return
+		if err != nil && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return // stopped (interrupted), not an answer
 		}
 		if err != nil {
 			res.Error = err.Error()
