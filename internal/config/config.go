@@ -131,7 +131,7 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxInFlight (HTTP_MAX_IN_FLIGHT): API requests (GraphQL, REST) served
 	// at once; the rest wait their turn in arrival order. 0 admits all at
-	// once. Default: twice the cores Go uses (GOMAXPROCS), at least 4
+	// once. Default: DATABASE_MAX_CONNS plus twice the cores Go uses
 	// (docs/performance.md has the measurements behind it).
 	MaxInFlight int
 	// QueueTimeout (HTTP_QUEUE_TIMEOUT): the longest an API request waits
@@ -240,7 +240,7 @@ var Vars = []Var{
 	{"REDIS_URL", "127.0.0.1:6379 if it answers (local/test), else in-process", "Redis URL (redis:// or rediss://)"},
 	{"HTTP_ADDR", "127.0.0.1:8080 (local/test), :8080", "HTTP listen address"},
 	{"HTTP_MAX_BODY_BYTES", "1048576", "request body limit in bytes"},
-	{"HTTP_MAX_IN_FLIGHT", "2 × GOMAXPROCS, at least 4", "API requests served at once, the rest queued in arrival order (0: no limit)"},
+	{"HTTP_MAX_IN_FLIGHT", "DATABASE_MAX_CONNS + 2 × GOMAXPROCS", "API requests served at once, the rest queued in arrival order (0: no limit)"},
 	{"HTTP_QUEUE_TIMEOUT", "5s", "longest wait in that queue before 503 SERVICE_UNAVAILABLE with Retry-After"},
 	{"PPROF_ADDR", "", "serve Go's profiler on this loopback address (e.g. 127.0.0.1:6060); unset serves none"},
 	{"HTTP_WRITE_TIMEOUT", "30s", "longest time a response may take"},
@@ -333,7 +333,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		}
 	}
 	c.MaxBodyBytes = int64(r.intRange("HTTP_MAX_BODY_BYTES", 1<<20, 1024, 1<<30))
-	c.MaxInFlight = r.intRange("HTTP_MAX_IN_FLIGHT", DefaultMaxInFlight(), 0, 100000)
+	c.MaxInFlight = r.intRange("HTTP_MAX_IN_FLIGHT", DefaultMaxInFlight(int(c.DatabaseMaxConns)), 0, 100000)
 	c.QueueTimeout = r.duration("HTTP_QUEUE_TIMEOUT", 5*time.Second, 10*time.Millisecond, 10*time.Minute)
 	c.WriteTimeout = r.duration("HTTP_WRITE_TIMEOUT", 30*time.Second, time.Second, time.Hour)
 	c.ShutdownTimeout = r.duration("SHUTDOWN_TIMEOUT", 25*time.Second, 0, 10*time.Minute)
@@ -718,8 +718,10 @@ func splitList(v string) []string {
 	return out
 }
 
-// DefaultMaxInFlight is HTTP_MAX_IN_FLIGHT's default: twice the cores Go
-// runs on, at least 4. A request spends most of its time on a CPU, the
-// server's or PostgreSQL's, so a few per core keep the cores busy; more
-// only take turns on them, each waiting longer.
-func DefaultMaxInFlight() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
+// DefaultMaxInFlight is HTTP_MAX_IN_FLIGHT's default for a pool of
+// dbConns connections: enough requests to keep every database connection
+// busy (a write waits on its commit, not on a CPU) plus two per core for
+// work that needs no connection. More would only take turns on the same
+// cores and connections, each waiting longer; fewer starves writes (4 on
+// two cores cut creates by a quarter).
+func DefaultMaxInFlight(dbConns int) int { return dbConns + 2*runtime.GOMAXPROCS(0) }
