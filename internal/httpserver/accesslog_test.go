@@ -1,11 +1,14 @@
 package httpserver_test
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -92,6 +95,29 @@ func TestAccessLog(t *testing.T) {
 		e := s.logs.waitEntry(t, "http_request", "down-1")
 		require.Equal(t, "ERROR", e["level"])
 		require.EqualValues(t, http.StatusServiceUnavailable, e["status"])
+	})
+
+	t.Run("ServerErrorAfterTheClientLeftIsLoggedAtInfo", func(t *testing.T) {
+		t.Parallel()
+		handlerDone := make(chan struct{})
+		s := newTestServer(t, httpserver.Config{}, func(mux *http.ServeMux) {
+			mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
+				defer close(handlerDone)
+				<-r.Context().Done() // the client leaves; the query fails with its context
+				rest.WriteError(w, r, slog.New(slog.DiscardHandler), fmt.Errorf("query: %w", r.Context().Err()))
+			})
+		})
+		ctx, cancel := context.WithCancel(t.Context())
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.http.URL+"/slow", nil)
+		require.NoError(t, err)
+		req.Header.Set(httpserver.RequestIDHeader, "gone-1")
+		time.AfterFunc(50*time.Millisecond, cancel)
+		_, err = http.DefaultClient.Do(req)
+		require.ErrorIs(t, err, context.Canceled)
+		<-handlerDone
+		e := s.logs.waitEntry(t, "http_request", "gone-1")
+		require.Equal(t, "INFO", e["level"])
+		require.EqualValues(t, http.StatusInternalServerError, e["status"])
 	})
 
 	t.Run("UnmatchedRequestsNameTheFallbackOrUnmatched", func(t *testing.T) {

@@ -63,7 +63,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				s.metrics.observe(route, r.Method, status, elapsed)
 			}
 			level := slog.LevelInfo
-			if status >= 500 {
+			// A 5xx is an error unless the client left first (its request
+			// was cancelled mid-way: nobody reads that answer).
+			if status >= 500 && r.Context().Err() == nil {
 				level = slog.LevelError
 			}
 			if !s.logger.Enabled(ctx, level) {

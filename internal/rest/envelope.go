@@ -4,7 +4,9 @@
 package rest
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -58,7 +60,13 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	e := apperr.As(err)
 	msg := e.Message
 	if e.Code == apperr.CodeInternal {
-		logger.ErrorContext(r.Context(), "request_failed",
+		level, what := slog.LevelError, "request_failed"
+		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+			// The client closed the connection mid-request: nothing
+			// failed here, and nobody reads the answer.
+			level, what = slog.LevelInfo, "request_abandoned"
+		}
+		logger.Log(r.Context(), level, what,
 			slog.String("request_id", reqinfo.RequestID(r.Context())), slog.Any("error", err))
 		msg = "internal error"
 	}

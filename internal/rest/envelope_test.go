@@ -2,6 +2,7 @@ package rest_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -209,6 +210,28 @@ func TestWriteError(t *testing.T) {
 			require.Contains(t, line["error"], detail, name)
 		}
 	})
+}
+
+func TestWriteErrorLogsAnAbandonedRequestAtInfo(t *testing.T) {
+	t.Parallel()
+	logger, logs := newLogger()
+	base, _ := reqinfo.New(t.Context(), "req-gone")
+	ctx, cancel := context.WithCancel(base)
+	cancel() // the client closed the connection
+	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
+	rec := httptest.NewRecorder()
+	rest.WriteError(rec, req, logger, fmt.Errorf("list projects: %w", context.Canceled))
+	requireError(t, rec, http.StatusInternalServerError, apperr.CodeInternal)
+	var line map[string]any
+	require.NoError(t, json.Unmarshal(bytes.TrimSpace([]byte(logs.String())), &line), "one log line: %s", logs)
+	require.Equal(t, "request_abandoned", line["msg"])
+	require.Equal(t, "INFO", line["level"])
+
+	// Cancelled while the client still waits: ours, an error.
+	logger, logs = newLogger()
+	req = httptest.NewRequestWithContext(base, http.MethodGet, "/", nil)
+	rest.WriteError(httptest.NewRecorder(), req, logger, fmt.Errorf("list projects: %w", context.Canceled))
+	require.Contains(t, logs.String(), `"msg":"request_failed"`)
 }
 
 func TestStatus(t *testing.T) {
