@@ -1,8 +1,11 @@
 package httpserver
 
 import (
+	"bytes"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -77,10 +80,74 @@ func (a *Admission) Middleware(fail func(http.ResponseWriter, *http.Request, err
 				fail(w, r, apperr.New(apperr.CodeUnavailable, "the server is at capacity; retry shortly"))
 				return
 			}
-			defer a.release()
-			next.ServeHTTP(w, r)
+			released := false
+			defer func() {
+				if !released {
+					a.release() // the handler panicked: nothing buffered is sent
+				}
+			}()
+			bw := newBufferedResponse(w)
+			next.ServeHTTP(bw, r)
+			a.release()
+			released = true
+			bw.flush()
 		})
 	}
+}
+
+// bufferedResponse holds a response until its handler returns, so the
+// slot is given back before the answer goes to the network: a client that
+// reads slowly, or not at all, would otherwise hold a slot until
+// HTTP_WRITE_TIMEOUT, and a handful of them would stall the API. API
+// answers are bounded (lists are capped), and the streams that are not
+// (WebSocket, SSE) are not admitted here.
+type bufferedResponse struct {
+	w      http.ResponseWriter
+	status int
+	buf    *bytes.Buffer
+}
+
+var responseBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func newBufferedResponse(w http.ResponseWriter) *bufferedResponse {
+	return &bufferedResponse{w: w, buf: responseBuffers.Get().(*bytes.Buffer)}
+}
+
+// Header is the real response's: headers are only sent by flush.
+func (b *bufferedResponse) Header() http.Header { return b.w.Header() }
+
+func (b *bufferedResponse) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
+
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.buf.Write(p)
+}
+
+// flush sends the held response, with its length, and recycles the buffer.
+func (b *bufferedResponse) flush() {
+	if b.status != 0 {
+		h := b.w.Header()
+		if h.Get("Content-Length") == "" && h.Get("Transfer-Encoding") == "" && bodyAllowed(b.status) {
+			h.Set("Content-Length", strconv.Itoa(b.buf.Len()))
+		}
+		b.w.WriteHeader(b.status)
+		_, _ = b.w.Write(b.buf.Bytes())
+	}
+	if b.buf.Cap() <= 1<<20 { // keep small buffers only
+		b.buf.Reset()
+		responseBuffers.Put(b.buf)
+	}
+	b.buf = nil
+}
+
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
 }
 
 // acquire takes a slot, waiting in arrival order: the senders blocked on a

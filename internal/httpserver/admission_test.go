@@ -1,10 +1,12 @@
 package httpserver_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -214,6 +216,68 @@ func TestAdmission(t *testing.T) {
 		require.Equal(t, http.StatusOK, getStatus(t, ts.URL+"/x?n=1", nil))
 		close(h.release)
 		require.Equal(t, httpserver.AdmissionStats{}, a.Stats())
+	})
+
+	t.Run("SlowReaderDoesNotHoldASlot", func(t *testing.T) {
+		t.Parallel()
+		a := httpserver.NewAdmission(httpserver.AdmissionConfig{MaxInFlight: 1, MaxWait: 2 * time.Second})
+		big := bytes.Repeat([]byte("x"), 16<<20) // far more than the socket buffers hold
+		wrote := make(chan struct{})
+		ts := admissionServer(t, a, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/big" {
+				_, _ = w.Write(big)
+				close(wrote)
+			}
+		}))
+		// A client that asks for a large answer and never reads it.
+		conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+		require.NoError(t, err)
+		defer conn.Close()
+		_, err = io.WriteString(conn, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+		require.NoError(t, err)
+		select {
+		case <-wrote:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the handler is still writing to a client that does not read, holding its slot")
+		}
+		waitUntil(t, "the slot to come back", func() bool { return a.Stats().InFlight == 0 })
+		require.Equal(t, http.StatusOK, getStatus(t, ts.URL+"/x", nil), "the slot was given back before the answer went out")
+		require.Zero(t, a.Stats().Shed)
+	})
+
+	t.Run("HeldAnswerKeepsStatusHeadersAndGetsItsLength", func(t *testing.T) {
+		t.Parallel()
+		a := httpserver.NewAdmission(httpserver.AdmissionConfig{MaxInFlight: 2})
+		ts := admissionServer(t, a, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("X-Kind", "held")
+			w.WriteHeader(http.StatusCreated)
+			_, _ = io.WriteString(w, "hel")
+			_, _ = io.WriteString(w, "lo")
+		}))
+		resp, err := http.Get(ts.URL + "/x")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusCreated, resp.StatusCode)
+		require.Equal(t, "held", resp.Header.Get("X-Kind"))
+		require.Equal(t, int64(5), resp.ContentLength)
+		require.Equal(t, "hello", string(body))
+	})
+
+	t.Run("PanickingHandlerGivesItsSlotBack", func(t *testing.T) {
+		t.Parallel()
+		a := httpserver.NewAdmission(httpserver.AdmissionConfig{MaxInFlight: 1, MaxWait: time.Second})
+		ts := admissionServer(t, a, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/panic" {
+				_, _ = io.WriteString(w, "partial")
+				panic(http.ErrAbortHandler)
+			}
+		}))
+		_, err := http.Get(ts.URL + "/panic")
+		require.Error(t, err, "the connection is aborted, nothing buffered is sent")
+		waitUntil(t, "the slot to come back", func() bool { return a.Stats().InFlight == 0 })
+		require.Equal(t, http.StatusOK, getStatus(t, ts.URL+"/x", nil))
 	})
 
 	t.Run("CountsAreExportedAsMetrics", func(t *testing.T) {
