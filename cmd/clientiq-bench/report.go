@@ -367,33 +367,26 @@ func renderMarkdown(r *Report) string {
 		p("")
 		p("## CPU profile of the server under %s (%s; full report in %s beside this file)", pr.Scenario, pr.Tool, pr.File)
 		p("")
-		p("Flat (self):")
-		p("")
-		p("```")
-		p("%s", strings.Join(pr.Flat, "\n"))
-		p("```")
-		if len(pr.Parts) > 0 {
-			p("")
-			p("Where the time goes (cumulative share of the server's samples; parts overlap):")
-			p("")
-			p("```")
-			p("%s", strings.Join(pr.Parts, "\n"))
-			p("```")
-		}
-		if len(pr.Cum) > 0 {
-			p("")
-			p("Cumulative (with children):")
-			p("")
-			p("```")
-			p("%s", strings.Join(pr.Cum, "\n"))
-			p("```")
-		}
-		if len(pr.Allocs) > 0 {
-			p("")
-			p("Allocations over the same run (Go's pprof, bytes allocated, flat and cumulative):")
+		// Flat always; the other sections when the profile has them.
+		for i, sec := range []struct {
+			title string
+			lines []string
+		}{
+			{"Flat (self):", pr.Flat},
+			{"Where the time goes (cumulative share of the server's samples; parts overlap):", pr.Parts},
+			{"Cumulative (with children):", pr.Cum},
+			{"Allocations over the same run (Go's pprof, bytes allocated, flat and cumulative):", pr.Allocs},
+		} {
+			if i > 0 {
+				if len(sec.lines) == 0 {
+					continue
+				}
+				p("")
+			}
+			p("%s", sec.title)
 			p("")
 			p("```")
-			p("%s", strings.Join(pr.Allocs, "\n"))
+			p("%s", strings.Join(sec.lines, "\n"))
 			p("```")
 		}
 	}

@@ -19,6 +19,22 @@ import (
 
 const versionQuery = `{"query":"{ version }"}`
 
+// sendHalfVersionQuery opens a raw connection to s and sends a POST of
+// versionQuery with only half its body, so the request stays in flight (its
+// handler reading) until the rest is written to the connection. The
+// connection is closed at the end of the test.
+func sendHalfVersionQuery(t *testing.T, s *server) (conn net.Conn, rest string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", s.addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	half := len(versionQuery) / 2
+	_, err = fmt.Fprintf(conn, "POST /graphql HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		s.addr, len(versionQuery), versionQuery[:half])
+	require.NoError(t, err)
+	return conn, versionQuery[half:]
+}
+
 // getJSON fetches path and decodes its JSON body.
 func getJSON(t *testing.T, s *server, path string) (int, map[string]any) {
 	t.Helper()
@@ -100,15 +116,9 @@ func TestServeFinishesInFlightRequestOnSIGTERMAndExitsZero(t *testing.T) {
 	const shutdownTimeout = 10 * time.Second
 	s := startServer(t, newEnv(t, db.URL).with("SHUTDOWN_TIMEOUT", shutdownTimeout.String()))
 
-	// A raw connection, so the request can stop half-way through its body:
-	// the handler is then in flight, reading, when the signal arrives.
-	conn, err := net.Dial("tcp", s.addr)
-	require.NoError(t, err)
-	defer conn.Close()
-	half := len(versionQuery) / 2
-	_, err = fmt.Fprintf(conn, "POST /graphql HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-		s.addr, len(versionQuery), versionQuery[:half])
-	require.NoError(t, err)
+	// Half a body: the handler is then in flight, reading, when the signal
+	// arrives.
+	conn, rest := sendHalfVersionQuery(t, s)
 	time.Sleep(300 * time.Millisecond)
 
 	s.signal(t, syscall.SIGTERM)
@@ -121,7 +131,7 @@ func TestServeFinishesInFlightRequestOnSIGTERMAndExitsZero(t *testing.T) {
 		t.Fatalf("a new connection was accepted after SIGTERM\nstderr:\n%s", s.stderr)
 	}
 
-	_, err = io.WriteString(conn, versionQuery[half:])
+	_, err := io.WriteString(conn, rest)
 	require.NoError(t, err)
 	require.NoError(t, conn.SetReadDeadline(time.Now().Add(shutdownTimeout)))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
@@ -151,13 +161,7 @@ func TestServeQueuesAPIRequestsBeyondHTTPMaxInFlight(t *testing.T) {
 	s := startServer(t, newEnv(t, db.URL).with("HTTP_MAX_IN_FLIGHT", "1").with("HTTP_QUEUE_TIMEOUT", "300ms"))
 
 	// Half a body: the request has its slot and waits for the rest.
-	conn, err := net.Dial("tcp", s.addr)
-	require.NoError(t, err)
-	defer conn.Close()
-	half := len(versionQuery) / 2
-	_, err = fmt.Fprintf(conn, "POST /graphql HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-		s.addr, len(versionQuery), versionQuery[:half])
-	require.NoError(t, err)
+	conn, rest := sendHalfVersionQuery(t, s)
 	client := &http.Client{Timeout: 10 * time.Second}
 	require.Eventually(t, func() bool {
 		resp, err := client.Get(s.url("/metrics"))
@@ -190,7 +194,7 @@ func TestServeQueuesAPIRequestsBeyondHTTPMaxInFlight(t *testing.T) {
 	status, _ := getJSON(t, s, "/health/")
 	require.Equal(t, http.StatusOK, status, "health checks do not queue behind API requests")
 
-	_, err = io.WriteString(conn, versionQuery[half:])
+	_, err = io.WriteString(conn, rest)
 	require.NoError(t, err)
 	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
 	held, err := http.ReadResponse(bufio.NewReader(conn), nil)
