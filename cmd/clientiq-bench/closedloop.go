@@ -62,8 +62,15 @@ func loopConn(ctx context.Context, tr vegeta.Targeter, timeout time.Duration, t 
 			c.close()
 		}
 	}()
-	// over: the run has ended; no new request starts.
-	over := func() bool { return ctx.Err() != nil }
+	// over: the run has ended; no new request starts. The deadline is
+	// read directly as well: a dial fails on it as soon as it passes,
+	// while ctx.Err() turns non-nil only when the context's timer has run,
+	// which on a loaded machine can be later; failed dials in that gap
+	// would be counted as errors.
+	deadline, hasDeadline := ctx.Deadline()
+	over := func() bool {
+		return ctx.Err() != nil || (hasDeadline && !time.Now().Before(deadline))
+	}
 	fail := func(err error) {
 		t.add(&vegeta.Result{Timestamp: time.Now(), Error: err.Error(), Method: tgt.Method, URL: tgt.URL})
 	}
