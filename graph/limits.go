@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
+	"weak"
 
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
@@ -56,7 +58,16 @@ var singleUse = map[string]bool{
 }
 
 // shapeLimit enforces depth and alias limits after validation.
-type shapeLimit struct{ l Limits }
+type shapeLimit struct {
+	l Limits
+	// passed remembers the operations that passed: the checks depend on
+	// the operation alone, and gqlgen's query cache hands the same parsed
+	// operation to every request with the same query text. Weak keys, so
+	// it keeps no operation alive after the query cache dropped it.
+	passed *opSet
+}
+
+func newShapeLimit(l Limits) shapeLimit { return shapeLimit{l: l, passed: &opSet{}} }
 
 func (shapeLimit) ExtensionName() string { return "ShapeLimit" }
 
@@ -66,13 +77,49 @@ func (s shapeLimit) MutateOperationContext(_ context.Context, oc *graphql.Operat
 	if oc.Operation == nil {
 		return nil
 	}
+	if s.passed != nil && s.passed.has(oc.Operation) {
+		return nil
+	}
 	if d := depth(oc.Operation.SelectionSet, 0, map[string]bool{}); d > s.l.MaxDepth {
 		return limitErr(fmt.Sprintf("the query is %d levels deep; at most %d are allowed", d, s.l.MaxDepth))
 	}
 	if err := aliases(oc.Operation.SelectionSet, s.l.MaxAliases, oc.Operation.Operation == ast.Mutation, true); err != nil {
 		return err
 	}
-	return nestedPages(oc.Operation.SelectionSet, 0, map[string]bool{})
+	if err := nestedPages(oc.Operation.SelectionSet, 0, map[string]bool{}); err != nil {
+		return err
+	}
+	if s.passed != nil {
+		s.passed.add(oc.Operation)
+	}
+	return nil
+}
+
+// opSet is a bounded set of operations, held weakly.
+type opSet struct {
+	mu  sync.RWMutex
+	ops map[weak.Pointer[ast.OperationDefinition]]struct{}
+}
+
+// maxOpSet bounds opSet: the query cache's size.
+const maxOpSet = 1000
+
+func (s *opSet) has(op *ast.OperationDefinition) bool {
+	k := weak.Make(op)
+	s.mu.RLock()
+	_, ok := s.ops[k]
+	s.mu.RUnlock()
+	return ok
+}
+
+func (s *opSet) add(op *ast.OperationDefinition) {
+	k := weak.Make(op)
+	s.mu.Lock()
+	if s.ops == nil || len(s.ops) >= maxOpSet {
+		s.ops = make(map[weak.Pointer[ast.OperationDefinition]]struct{}, 64)
+	}
+	s.ops[k] = struct{}{}
+	s.mu.Unlock()
 }
 
 // nestedPages requires first or last on every connection below the root:

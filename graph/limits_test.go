@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,8 +14,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/dbtest"
@@ -79,6 +83,18 @@ func TestOperationLimits(t *testing.T) {
 		q := `{ projects(first: 5) { edges { node { items(first: 5) { edges { node { project { id } } } } } } } }`
 		_, r := limPost(t, srv, map[string]any{"query": q})
 		require.Equal(t, "UNAUTHENTICATED", limCode(r))
+	})
+
+	t.Run("a refused query is refused each time it comes, a passing one passes each time", func(t *testing.T) {
+		t.Parallel()
+		deep := `{ projects { edges { node { items { edges { node { project { items { edges { node { project { name } } } } } } } } } } } }`
+		ok := `{ projects(first: 3) { edges { node { items(first: 3) { edges { node { project { name } } } } } } } }`
+		for range 3 {
+			_, r := limPost(t, srv, map[string]any{"query": deep})
+			require.Equal(t, "VALIDATION_ERROR", limCode(r))
+			_, r = limPost(t, srv, map[string]any{"query": ok})
+			require.Equal(t, "UNAUTHENTICATED", limCode(r))
+		}
 	})
 
 	t.Run("the sign-in mutations may appear once per operation", func(t *testing.T) {
@@ -188,4 +204,25 @@ func TestNestedConnectionsNeedAPageSize(t *testing.T) {
 	// Root connections default to one page.
 	_, r = limPost(t, srv, map[string]any{"query": `{ projects { totalCount } }`})
 	require.Equal(t, "UNAUTHENTICATED", limCode(r))
+}
+
+func TestShapeLimitRemembersOnlyOperationsThatPassed(t *testing.T) {
+	t.Parallel()
+	s := newShapeLimit(Limits{MaxDepth: 2, MaxAliases: 5})
+	parse := func(q string) *ast.OperationDefinition {
+		doc, err := parser.ParseQuery(&ast.Source{Input: q})
+		require.NoError(t, err)
+		return doc.Operations[0]
+	}
+	shallow, deep := parse(`{ a { b } }`), parse(`{ a { b { c } } }`)
+	require.Nil(t, s.MutateOperationContext(t.Context(), &graphql.OperationContext{Operation: shallow}))
+	require.True(t, s.passed.has(shallow))
+	require.NotNil(t, s.MutateOperationContext(t.Context(), &graphql.OperationContext{Operation: deep}))
+	require.False(t, s.passed.has(deep))
+	// The same text parsed again is another operation: checked anew.
+	require.False(t, s.passed.has(parse(`{ a { b } }`)))
+	for i := range maxOpSet {
+		s.passed.add(parse(fmt.Sprintf(`{ a%d }`, i)))
+	}
+	require.LessOrEqual(t, len(s.passed.ops), maxOpSet)
 }

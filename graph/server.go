@@ -101,10 +101,10 @@ func NewHandler(cfg Config) http.Handler {
 	// GET serves queries only (gqlgen refuses mutations over GET); POST
 	// takes application/json only, so form posts (CSRF) match no transport.
 	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(postTransport{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(limits.MaxTokens)
-	use(srv, shapeLimit{limits})
+	use(srv, newShapeLimit(limits))
 	use(srv, extension.FixedComplexityLimit(limits.MaxComplexity))
 	store := cfg.Cache
 	if store == nil {

@@ -2829,6 +2829,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 
 type executionContext struct {
 	*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]
+	fields fieldsCache // genpatch: see collectFields
 }
 
 func newExecutionContext(
@@ -22952,7 +22953,7 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 var auditEventImplementors = []string{"AuditEvent", "Node"}
 
 func (ec *executionContext) _AuditEvent(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditEvent) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, auditEventImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, auditEventImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -23030,7 +23031,7 @@ func (ec *executionContext) _AuditEvent(ctx context.Context, sel ast.SelectionSe
 var auditEventConnectionImplementors = []string{"AuditEventConnection"}
 
 func (ec *executionContext) _AuditEventConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditEventConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, auditEventConnectionImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, auditEventConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -23073,7 +23074,7 @@ func (ec *executionContext) _AuditEventConnection(ctx context.Context, sel ast.S
 var auditEventEdgeImplementors = []string{"AuditEventEdge"}
 
 func (ec *executionContext) _AuditEventEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditEventEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, auditEventEdgeImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, auditEventEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -23111,7 +23112,7 @@ func (ec *executionContext) _AuditEventEdge(ctx context.Context, sel ast.Selecti
 var authTokensImplementors = []string{"AuthTokens"}
 
 func (ec *executionContext) _AuthTokens(ctx context.Context, sel ast.SelectionSet, obj *auth.Tokens) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, authTokensImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, authTokensImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -23159,7 +23160,7 @@ func (ec *executionContext) _AuthTokens(ctx context.Context, sel ast.SelectionSe
 var dataItemImplementors = []string{"DataItem", "Node"}
 
 func (ec *executionContext) _DataItem(ctx context.Context, sel ast.SelectionSet, obj *ent.DataItem) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, dataItemImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, dataItemImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -23228,7 +23229,7 @@ func (ec *executionContext) _DataItem(ctx context.Context, sel ast.SelectionSet,
 var dataItemConnectionImplementors = []string{"DataItemConnection"}
 
 func (ec *executionContext) _DataItemConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.DataItemConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, dataItemConnectionImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, dataItemConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -23271,7 +23272,7 @@ func (ec *executionContext) _DataItemConnection(ctx context.Context, sel ast.Sel
 var dataItemEdgeImplementors = []string{"DataItemEdge"}
 
 func (ec *executionContext) _DataItemEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.DataItemEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, dataItemEdgeImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, dataItemEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -23309,7 +23310,7 @@ func (ec *executionContext) _DataItemEdge(ctx context.Context, sel ast.Selection
 var demoRequestImplementors = []string{"DemoRequest", "Node"}
 
 func (ec *executionContext) _DemoRequest(ctx context.Context, sel ast.SelectionSet, obj *ent.DemoRequest) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, demoRequestImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, demoRequestImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -23407,7 +23408,7 @@ func (ec *executionContext) _DemoRequest(ctx context.Context, sel ast.SelectionS
 var demoRequestConnectionImplementors = []string{"DemoRequestConnection"}
 
 func (ec *executionContext) _DemoRequestConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.DemoRequestConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, demoRequestConnectionImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, demoRequestConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -23450,7 +23451,7 @@ func (ec *executionContext) _DemoRequestConnection(ctx context.Context, sel ast.
 var demoRequestEdgeImplementors = []string{"DemoRequestEdge"}
 
 func (ec *executionContext) _DemoRequestEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.DemoRequestEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, demoRequestEdgeImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, demoRequestEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -23488,7 +23489,7 @@ func (ec *executionContext) _DemoRequestEdge(ctx context.Context, sel ast.Select
 var domainImplementors = []string{"Domain", "Node"}
 
 func (ec *executionContext) _Domain(ctx context.Context, sel ast.SelectionSet, obj *ent.Domain) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, domainImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, domainImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -23552,7 +23553,7 @@ func (ec *executionContext) _Domain(ctx context.Context, sel ast.SelectionSet, o
 var domainConnectionImplementors = []string{"DomainConnection"}
 
 func (ec *executionContext) _DomainConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.DomainConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, domainConnectionImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, domainConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -23595,7 +23596,7 @@ func (ec *executionContext) _DomainConnection(ctx context.Context, sel ast.Selec
 var domainEdgeImplementors = []string{"DomainEdge"}
 
 func (ec *executionContext) _DomainEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.DomainEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, domainEdgeImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, domainEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -23633,7 +23634,7 @@ func (ec *executionContext) _DomainEdge(ctx context.Context, sel ast.SelectionSe
 var invitationImplementors = []string{"Invitation"}
 
 func (ec *executionContext) _Invitation(ctx context.Context, sel ast.SelectionSet, obj *member.Invitation) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, invitationImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, invitationImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -23706,7 +23707,7 @@ func (ec *executionContext) _Invitation(ctx context.Context, sel ast.SelectionSe
 var invitationConnectionImplementors = []string{"InvitationConnection"}
 
 func (ec *executionContext) _InvitationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.InvitationConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, invitationConnectionImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, invitationConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -23749,7 +23750,7 @@ func (ec *executionContext) _InvitationConnection(ctx context.Context, sel ast.S
 var invitationEdgeImplementors = []string{"InvitationEdge"}
 
 func (ec *executionContext) _InvitationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.InvitationEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, invitationEdgeImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, invitationEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -23787,7 +23788,7 @@ func (ec *executionContext) _InvitationEdge(ctx context.Context, sel ast.Selecti
 var invoiceImplementors = []string{"Invoice", "Node"}
 
 func (ec *executionContext) _Invoice(ctx context.Context, sel ast.SelectionSet, obj *ent.Invoice) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, invoiceImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, invoiceImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -23902,7 +23903,7 @@ func (ec *executionContext) _Invoice(ctx context.Context, sel ast.SelectionSet, 
 var invoiceConnectionImplementors = []string{"InvoiceConnection"}
 
 func (ec *executionContext) _InvoiceConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.InvoiceConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, invoiceConnectionImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, invoiceConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -23945,7 +23946,7 @@ func (ec *executionContext) _InvoiceConnection(ctx context.Context, sel ast.Sele
 var invoiceEdgeImplementors = []string{"InvoiceEdge"}
 
 func (ec *executionContext) _InvoiceEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.InvoiceEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, invoiceEdgeImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, invoiceEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -23983,7 +23984,7 @@ func (ec *executionContext) _InvoiceEdge(ctx context.Context, sel ast.SelectionS
 var invoiceLineImplementors = []string{"InvoiceLine", "Node"}
 
 func (ec *executionContext) _InvoiceLine(ctx context.Context, sel ast.SelectionSet, obj *ent.InvoiceLine) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, invoiceLineImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, invoiceLineImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -24057,7 +24058,7 @@ func (ec *executionContext) _InvoiceLine(ctx context.Context, sel ast.SelectionS
 var memberImplementors = []string{"Member"}
 
 func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, obj *member.Member) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, memberImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, memberImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -24125,7 +24126,7 @@ func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, o
 var memberConnectionImplementors = []string{"MemberConnection"}
 
 func (ec *executionContext) _MemberConnection(ctx context.Context, sel ast.SelectionSet, obj *model.MemberConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, memberConnectionImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, memberConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -24168,7 +24169,7 @@ func (ec *executionContext) _MemberConnection(ctx context.Context, sel ast.Selec
 var memberEdgeImplementors = []string{"MemberEdge"}
 
 func (ec *executionContext) _MemberEdge(ctx context.Context, sel ast.SelectionSet, obj *model.MemberEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, memberEdgeImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, memberEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -24206,7 +24207,7 @@ func (ec *executionContext) _MemberEdge(ctx context.Context, sel ast.SelectionSe
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, mutationImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, mutationImplementors)
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
 		Object: "Mutation",
 	})
@@ -24536,7 +24537,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *entgql.PageInfo[uuid.UUID]) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, pageInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -24584,7 +24585,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 var paymentImplementors = []string{"Payment", "Node"}
 
 func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, obj *ent.Payment) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, paymentImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, paymentImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -24688,7 +24689,7 @@ func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, 
 var permissionImplementors = []string{"Permission"}
 
 func (ec *executionContext) _Permission(ctx context.Context, sel ast.SelectionSet, obj *rbac.Info) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, permissionImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, permissionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -24727,7 +24728,7 @@ func (ec *executionContext) _Permission(ctx context.Context, sel ast.SelectionSe
 var planImplementors = []string{"Plan", "Node"}
 
 func (ec *executionContext) _Plan(ctx context.Context, sel ast.SelectionSet, obj *ent.Plan) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, planImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, planImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -24835,7 +24836,7 @@ func (ec *executionContext) _Plan(ctx context.Context, sel ast.SelectionSet, obj
 var projectImplementors = []string{"Project", "Node"}
 
 func (ec *executionContext) _Project(ctx context.Context, sel ast.SelectionSet, obj *ent.Project) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, projectImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, projectImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -24910,7 +24911,7 @@ func (ec *executionContext) _Project(ctx context.Context, sel ast.SelectionSet, 
 var projectConnectionImplementors = []string{"ProjectConnection"}
 
 func (ec *executionContext) _ProjectConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.ProjectConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, projectConnectionImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, projectConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -24953,7 +24954,7 @@ func (ec *executionContext) _ProjectConnection(ctx context.Context, sel ast.Sele
 var projectEdgeImplementors = []string{"ProjectEdge"}
 
 func (ec *executionContext) _ProjectEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.ProjectEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, projectEdgeImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, projectEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -24991,7 +24992,7 @@ func (ec *executionContext) _ProjectEdge(ctx context.Context, sel ast.SelectionS
 var projectEventImplementors = []string{"ProjectEvent"}
 
 func (ec *executionContext) _ProjectEvent(ctx context.Context, sel ast.SelectionSet, obj *events.Event) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, projectEventImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, projectEventImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -25035,7 +25036,7 @@ func (ec *executionContext) _ProjectEvent(ctx context.Context, sel ast.Selection
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, queryImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, queryImplementors)
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
 		Object: "Query",
 	})
@@ -25211,7 +25212,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 var requestDemoPayloadImplementors = []string{"RequestDemoPayload"}
 
 func (ec *executionContext) _RequestDemoPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RequestDemoPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, requestDemoPayloadImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, requestDemoPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -25249,7 +25250,7 @@ func (ec *executionContext) _RequestDemoPayload(ctx context.Context, sel ast.Sel
 var roleImplementors = []string{"Role"}
 
 func (ec *executionContext) _Role(ctx context.Context, sel ast.SelectionSet, obj *member.Role) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, roleImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, roleImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -25317,7 +25318,7 @@ func (ec *executionContext) _Role(ctx context.Context, sel ast.SelectionSet, obj
 var roleConnectionImplementors = []string{"RoleConnection"}
 
 func (ec *executionContext) _RoleConnection(ctx context.Context, sel ast.SelectionSet, obj *model.RoleConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, roleConnectionImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, roleConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -25360,7 +25361,7 @@ func (ec *executionContext) _RoleConnection(ctx context.Context, sel ast.Selecti
 var roleEdgeImplementors = []string{"RoleEdge"}
 
 func (ec *executionContext) _RoleEdge(ctx context.Context, sel ast.SelectionSet, obj *model.RoleEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, roleEdgeImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, roleEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -25398,7 +25399,7 @@ func (ec *executionContext) _RoleEdge(ctx context.Context, sel ast.SelectionSet,
 var signupPayloadImplementors = []string{"SignupPayload"}
 
 func (ec *executionContext) _SignupPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SignupPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, signupPayloadImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, signupPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -25441,7 +25442,7 @@ func (ec *executionContext) _SignupPayload(ctx context.Context, sel ast.Selectio
 var subscriptionImplementors = []string{"Subscription"}
 
 func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, subscriptionImplementors)
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
 		Object: "Subscription",
 	})
@@ -25461,7 +25462,7 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 var tenantImplementors = []string{"Tenant", "Node"}
 
 func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, obj *ent.Tenant) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, tenantImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, tenantImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -25535,7 +25536,7 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 var tenantConnectionImplementors = []string{"TenantConnection"}
 
 func (ec *executionContext) _TenantConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.TenantConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, tenantConnectionImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, tenantConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -25578,7 +25579,7 @@ func (ec *executionContext) _TenantConnection(ctx context.Context, sel ast.Selec
 var tenantEdgeImplementors = []string{"TenantEdge"}
 
 func (ec *executionContext) _TenantEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.TenantEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, tenantEdgeImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, tenantEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -25616,7 +25617,7 @@ func (ec *executionContext) _TenantEdge(ctx context.Context, sel ast.SelectionSe
 var tenantSubscriptionImplementors = []string{"TenantSubscription", "Node"}
 
 func (ec *executionContext) _TenantSubscription(ctx context.Context, sel ast.SelectionSet, obj *ent.Subscription) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, tenantSubscriptionImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, tenantSubscriptionImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -25737,7 +25738,7 @@ func (ec *executionContext) _TenantSubscription(ctx context.Context, sel ast.Sel
 var userImplementors = []string{"User", "Node"}
 
 func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj *ent.User) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, userImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, userImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -25810,7 +25811,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 var __DirectiveImplementors = []string{"__Directive"}
 
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __DirectiveImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, __DirectiveImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -25863,7 +25864,7 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 var __EnumValueImplementors = []string{"__EnumValue"}
 
 func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.EnumValue) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __EnumValueImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, __EnumValueImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -25911,7 +25912,7 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 var __FieldImplementors = []string{"__Field"}
 
 func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, obj *introspection.Field) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __FieldImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, __FieldImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -25969,7 +25970,7 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 var __InputValueImplementors = []string{"__InputValue"}
 
 func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.InputValue) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __InputValueImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, __InputValueImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -26027,7 +26028,7 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 var __SchemaImplementors = []string{"__Schema"}
 
 func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet, obj *introspection.Schema) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __SchemaImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, __SchemaImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field
@@ -26085,7 +26086,7 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 var __TypeImplementors = []string{"__Type"}
 
 func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, obj *introspection.Type) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __TypeImplementors)
+	fields := collectFields(&ec.fields, ec.OperationContext, sel, __TypeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field

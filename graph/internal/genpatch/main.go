@@ -11,6 +11,11 @@
 //   - Objects are written by marshalObject
 //     (graph/generated/marshal_object.go), not by FieldSet.MarshalGQL,
 //     which copies each field to the heap and builds a map per object.
+//   - Objects' fields are collected by collectFields
+//     (graph/generated/collect_fields.go), which remembers them per
+//     operation (a field the patch adds to executionContext) under a key
+//     of two addresses; gqlgen's CollectFields
+//     builds its key with two allocations and a hash on every call.
 //   - Objects no longer build a DeferredGroup each (the path of the field,
 //     a field set and a map: a tenth of a list request's allocations): the
 //     schema has no @defer-able field, so nothing is ever added to it. The
@@ -31,6 +36,9 @@ var replacements = []struct{ from, to string }{
 	{"graphql.MarshalSliceConcurrently(", "marshalSliceInOrder("},
 	{"deferred := graphql.NewDeferredGroup(ctx)", "deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field"},
 	{"\n\treturn out\n}\n", "\n\treturn marshalObject(fields, out) // genpatch: no FieldSet.MarshalGQL\n}\n"},
+	{"graphql.CollectFields(ec.OperationContext, sel, ", "collectFields(&ec.fields, ec.OperationContext, sel, "},
+	{"type executionContext struct {\n\t*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]\n}",
+		"type executionContext struct {\n\t*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]\n\tfields fieldsCache // genpatch: see collectFields\n}"},
 }
 
 func main() {

@@ -13,10 +13,12 @@ func TestGenpatchRewritesBothCallsAndRefusesWhatItCannotPatch(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	f := filepath.Join(dir, "generated.go")
-	src := "a := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, fn)\n" +
+	src := "type executionContext struct {\n\t*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]\n}\n" +
+		"a := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, fn)\n" +
 		"\tdeferred := graphql.NewDeferredGroup(ctx)\n" +
 		"b := graphql.MarshalSliceConcurrently(ctx, 1, 0, false, fn)\n" +
 		"func (ec *executionContext) _Project(ctx context.Context, sel ast.SelectionSet, obj *ent.Project) graphql.Marshaler {\n" +
+		"\tfields := graphql.CollectFields(ec.OperationContext, sel, projectImplementors)\n" +
 		"\tout.Dispatch(ctx)\n\n\treturn out\n}\n" +
 		field("Project", "name", "ent.Project", "obj.Name", "string", "marshalNString2string") +
 		marshaler("marshalNString2string", "string", "graphql.MarshalString")
@@ -30,6 +32,9 @@ func TestGenpatchRewritesBothCallsAndRefusesWhatItCannotPatch(t *testing.T) {
 	require.NotContains(t, string(got), "NewDeferredGroup")
 	require.Contains(t, string(got), "// genpatch: plain field")
 	require.Contains(t, string(got), "\treturn marshalObject(fields, out) // genpatch: no FieldSet.MarshalGQL\n}\n")
+	require.Contains(t, string(got), "\tfields := collectFields(&ec.fields, ec.OperationContext, sel, projectImplementors)\n")
+	require.Contains(t, string(got), "\tfields fieldsCache // genpatch: see collectFields\n}\n")
+	require.NotContains(t, string(got), "graphql.CollectFields")
 
 	err = run([]string{f})
 	require.ErrorContains(t, err, "did gqlgen change?", "run again, there is nothing left to patch: an upgrade that renames a call is noticed")
