@@ -46,6 +46,166 @@ func ScopedSchemaConfig(tenantSchema string) SchemaConfig {
 	}
 }
 
+// Bind attaches v, a AuditEvent built from a row written by other means
+// than c (a batch of statements whose values the caller knows), to c: its
+// edges then query through c and c's schema, as if c had read it.
+func (c *AuditEventClient) Bind(v *AuditEvent) *AuditEvent {
+	v.config = c.config
+	return v
+}
+
+// Bind attaches v, a DataItem built from a row written by other means
+// than c (a batch of statements whose values the caller knows), to c: its
+// edges then query through c and c's schema, as if c had read it.
+func (c *DataItemClient) Bind(v *DataItem) *DataItem {
+	v.config = c.config
+	return v
+}
+
+// Bind attaches v, a DemoRequest built from a row written by other means
+// than c (a batch of statements whose values the caller knows), to c: its
+// edges then query through c and c's schema, as if c had read it.
+func (c *DemoRequestClient) Bind(v *DemoRequest) *DemoRequest {
+	v.config = c.config
+	return v
+}
+
+// Bind attaches v, a Domain built from a row written by other means
+// than c (a batch of statements whose values the caller knows), to c: its
+// edges then query through c and c's schema, as if c had read it.
+func (c *DomainClient) Bind(v *Domain) *Domain {
+	v.config = c.config
+	return v
+}
+
+// Bind attaches v, a Invitation built from a row written by other means
+// than c (a batch of statements whose values the caller knows), to c: its
+// edges then query through c and c's schema, as if c had read it.
+func (c *InvitationClient) Bind(v *Invitation) *Invitation {
+	v.config = c.config
+	return v
+}
+
+// Bind attaches v, a Invoice built from a row written by other means
+// than c (a batch of statements whose values the caller knows), to c: its
+// edges then query through c and c's schema, as if c had read it.
+func (c *InvoiceClient) Bind(v *Invoice) *Invoice {
+	v.config = c.config
+	return v
+}
+
+// Bind attaches v, a InvoiceLine built from a row written by other means
+// than c (a batch of statements whose values the caller knows), to c: its
+// edges then query through c and c's schema, as if c had read it.
+func (c *InvoiceLineClient) Bind(v *InvoiceLine) *InvoiceLine {
+	v.config = c.config
+	return v
+}
+
+// Bind attaches v, a Member built from a row written by other means
+// than c (a batch of statements whose values the caller knows), to c: its
+// edges then query through c and c's schema, as if c had read it.
+func (c *MemberClient) Bind(v *Member) *Member {
+	v.config = c.config
+	return v
+}
+
+// Bind attaches v, a Payment built from a row written by other means
+// than c (a batch of statements whose values the caller knows), to c: its
+// edges then query through c and c's schema, as if c had read it.
+func (c *PaymentClient) Bind(v *Payment) *Payment {
+	v.config = c.config
+	return v
+}
+
+// Bind attaches v, a Plan built from a row written by other means
+// than c (a batch of statements whose values the caller knows), to c: its
+// edges then query through c and c's schema, as if c had read it.
+func (c *PlanClient) Bind(v *Plan) *Plan {
+	v.config = c.config
+	return v
+}
+
+// Bind attaches v, a Project built from a row written by other means
+// than c (a batch of statements whose values the caller knows), to c: its
+// edges then query through c and c's schema, as if c had read it.
+func (c *ProjectClient) Bind(v *Project) *Project {
+	v.config = c.config
+	return v
+}
+
+// Bind attaches v, a RefreshToken built from a row written by other means
+// than c (a batch of statements whose values the caller knows), to c: its
+// edges then query through c and c's schema, as if c had read it.
+func (c *RefreshTokenClient) Bind(v *RefreshToken) *RefreshToken {
+	v.config = c.config
+	return v
+}
+
+// Bind attaches v, a Role built from a row written by other means
+// than c (a batch of statements whose values the caller knows), to c: its
+// edges then query through c and c's schema, as if c had read it.
+func (c *RoleClient) Bind(v *Role) *Role {
+	v.config = c.config
+	return v
+}
+
+// Bind attaches v, a SandboxCharge built from a row written by other means
+// than c (a batch of statements whose values the caller knows), to c: its
+// edges then query through c and c's schema, as if c had read it.
+func (c *SandboxChargeClient) Bind(v *SandboxCharge) *SandboxCharge {
+	v.config = c.config
+	return v
+}
+
+// Bind attaches v, a SchemaVersion built from a row written by other means
+// than c (a batch of statements whose values the caller knows), to c: its
+// edges then query through c and c's schema, as if c had read it.
+func (c *SchemaVersionClient) Bind(v *SchemaVersion) *SchemaVersion {
+	v.config = c.config
+	return v
+}
+
+// Bind attaches v, a Subscription built from a row written by other means
+// than c (a batch of statements whose values the caller knows), to c: its
+// edges then query through c and c's schema, as if c had read it.
+func (c *SubscriptionClient) Bind(v *Subscription) *Subscription {
+	v.config = c.config
+	return v
+}
+
+// Bind attaches v, a Tenant built from a row written by other means
+// than c (a batch of statements whose values the caller knows), to c: its
+// edges then query through c and c's schema, as if c had read it.
+func (c *TenantClient) Bind(v *Tenant) *Tenant {
+	v.config = c.config
+	return v
+}
+
+// Bind attaches v, a User built from a row written by other means
+// than c (a batch of statements whose values the caller knows), to c: its
+// edges then query through c and c's schema, as if c had read it.
+func (c *UserClient) Bind(v *User) *User {
+	v.config = c.config
+	return v
+}
+
+// Bind attaches v, a UserToken built from a row written by other means
+// than c (a batch of statements whose values the caller knows), to c: its
+// edges then query through c and c's schema, as if c had read it.
+func (c *UserTokenClient) Bind(v *UserToken) *UserToken {
+	v.config = c.config
+	return v
+}
+
+// Bind attaches v, a WebhookEvent built from a row written by other means
+// than c (a batch of statements whose values the caller knows), to c: its
+// edges then query through c and c's schema, as if c had read it.
+func (c *WebhookEventClient) Bind(v *WebhookEvent) *WebhookEvent {
+	v.config = c.config
+	return v
+}
+
 // DenyTenantEntities makes every query and mutation of a tenant-scoped
 // entity through c fail with err before any SQL is sent. The public client
 // uses it, so code without a tenant cannot reach tenant tables.

@@ -131,23 +131,25 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.Project, err
 	t, _ := tenancy.FromContext(ctx)
 	// The row and its audit entry go in one round trip, as one implicit
 	// transaction (an ent transaction is four: BEGIN, two INSERTs,
-	// COMMIT); the inputs were validated above as ent would.
-	id := uuid.New()
+	// COMMIT); the inputs were validated above as ent would. Every column
+	// is written here, so the answer is built from these values rather
+	// than read back: the time in PostgreSQL's precision (microseconds),
+	// as a read would return it.
+	owner := v.UserID
+	p := &ent.Project{ID: uuid.New(), CreatedAt: time.Now().Truncate(time.Microsecond), Name: in.Name,
+		Description: in.Description, Status: entproject.DefaultStatus, OwnerID: &owner}
+	p.UpdatedAt = p.CreatedAt
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO `+db.QuoteIdent(t.Schema)+`.projects (id, created_at, updated_at, name, description, status, owner_id)
-		VALUES ($1, $2, $2, $3, $4, $5, $6)`, id, time.Now(), in.Name, in.Description, string(entproject.DefaultStatus), v.UserID)
-	if err := audit.Queue(b, t.Schema, event(ctx, v, audit.ProjectCreated, id)); err != nil {
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, p.ID, p.CreatedAt, p.UpdatedAt, p.Name, p.Description, string(p.Status), p.OwnerID)
+	if err := audit.Queue(b, t.Schema, event(ctx, v, audit.ProjectCreated, p.ID)); err != nil {
 		return nil, err
 	}
 	if err := s.clients.SendBatch(ctx, b); err != nil {
 		return nil, translate(err)
 	}
-	s.publish(ctx, "project.created", id)
-	p, err := client.Project.Get(ctx, id)
-	if err != nil {
-		return nil, translate(err)
-	}
-	return p, nil
+	s.publish(ctx, "project.created", p.ID)
+	return client.Project.Bind(p), nil
 }
 
 // Update changes a project (projects.write).
