@@ -80,7 +80,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.profile, "profile", "production", "CLIENTIQ_ENV of the server")
 	fs.IntVar(&o.provisionWorkers, "provision-workers", 4, "tenants provisioned (and loaded) at once")
 	fs.IntVar(&o.maxLogins, "max-logins", 1000, "tenants whose tokens come from a login through the API; the rest are minted")
-	fs.IntVar(&o.ratioRounds, "ratio-rounds", 3, "interleaved rounds of scenario 6 (spread, single)")
+	fs.IntVar(&o.ratioRounds, "ratio-rounds", 4, "interleaved rounds of scenario 6 (spread and single, the order alternating)")
 	fs.StringVar(&o.only, "scenarios", "", "comma-separated scenario numbers to run (default all: 1,2,3,4,5,6)")
 	fs.BoolVar(&o.cpuprofile, "cpuprofile", false, "also record the server's CPU under scenario 1 with perf (an extra run)")
 	fs.Func("server-env", "extra KEY=VALUE for the server's environment (repeatable), e.g. GOGC=200 to compare runtime settings", func(v string) error {

@@ -15,7 +15,7 @@ func (h *harness) tenancy(ctx context.Context, logf func(string, ...any)) (Scena
 		Title: fmt.Sprintf("GraphQL projects(first: 20) on tenant %q holding all %d projects and %d items", singleSlug, d.Tenants*d.ProjectsPerTenant, d.Tenants*d.ItemsPerTenant)}
 	t := &Tenancy{Interpretation: fmt.Sprintf("Scenario 6 sends scenario 1's list query to tenant `%s`, whose one schema holds as many rows as "+
 		"the %d tenant schemas together (%d projects, %d data items), and compares it with scenario 1 spread over the %d schemas: closed loop "+
-		"on %d connections, %d interleaved rounds. Both go through the same server, Host resolution and JWT check; only the number of schemas "+
+		"on %d connections, %d interleaved rounds (in alternating order: spread first, then single first). Both go through the same server, Host resolution and JWT check; only the number of schemas "+
 		"touched differs (tables and indexes in PostgreSQL's caches, one prepared statement per schema in each pooled connection). "+
 		"The ratio is spread req/s over single-schema req/s, medians of the rounds; the target is ≥ %.2f. Work that grows with the table "+
 		"(a COUNT of the tenant's projects per list request, which the server issued when this harness was written, even without totalCount) "+
@@ -34,13 +34,24 @@ func (h *harness) tenancy(ctx context.Context, logf func(string, ...any)) (Scena
 		}
 	}
 	for round := range max1(h.o.ratioRounds) {
-		a, err := h.run.attack(ctx, spread, loop, h.o.duration)
+		// The order alternates (spread first, then single first, …), so a
+		// cost that falls on whichever run comes first or second in a round
+		// falls on both alike.
+		first, second := spread, single
+		if round%2 == 1 {
+			first, second = single, spread
+		}
+		x, err := h.run.attack(ctx, first, loop, h.o.duration)
 		if err != nil {
 			return sc, nil, err
 		}
-		b, err := h.run.attack(ctx, single, loop, h.o.duration)
+		y, err := h.run.attack(ctx, second, loop, h.o.duration)
 		if err != nil {
 			return sc, nil, err
+		}
+		a, b := x, y
+		if round%2 == 1 {
+			a, b = y, x
 		}
 		t.SpreadRPS, t.SingleRPS = append(t.SpreadRPS, a.RPS), append(t.SingleRPS, b.RPS)
 		sc.Runs = append(sc.Runs, b)

@@ -100,6 +100,7 @@ func PoolConfig(cfg Config) (*pgxpool.Config, error) {
 	pcfg.MaxConnLifetime = time.Hour
 	pcfg.MaxConnIdleTime = 10 * time.Minute
 	pcfg.HealthCheckPeriod = 30 * time.Second
+	pcfg.AfterConnect = AfterConnect(pcfg.AfterConnect)
 	// Count statements (clientiq_db_queries_total); one atomic add each.
 	if pcfg.ConnConfig.Tracer == nil {
 		pcfg.ConnConfig.Tracer = &QueryCounter{}

@@ -30,6 +30,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/clientiq/clientiq/ent"
+	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/dbmigrate"
 	"github.com/clientiq/clientiq/migrations"
 )
@@ -86,6 +87,7 @@ func NewWith(t testing.TB, opts *Options) *DB {
 		t.Fatalf("dbtest: parse url: %v", err)
 	}
 	pcfg.MaxConns = 8
+	pcfg.AfterConnect = db.AfterConnect(pcfg.AfterConnect)
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		t.Fatalf("dbtest: pool: %v", err)
