@@ -138,7 +138,11 @@ func writeResponse(w io.Writer, resp *graphql.Response) {
 func marshalsAsIs(b []byte) bool {
 	inString := false
 	for i := 0; i < len(b); i++ {
-		switch c := b[i]; {
+		c := b[i]
+		if !jsonNotable[c] {
+			continue
+		}
+		switch {
 		case c == '<' || c == '>' || c == '&':
 			return false
 		case c == 0xE2:
@@ -153,9 +157,14 @@ func marshalsAsIs(b []byte) bool {
 			}
 		case c == '"':
 			inString = true
-		case c == ' ' || c == '\n' || c == '\r' || c == '\t':
+		default: // whitespace between tokens (or a stray backslash)
 			return false
 		}
 	}
 	return !inString
 }
+
+// jsonNotable are the bytes marshalsAsIs looks at; every other byte is
+// passed over with one lookup.
+var jsonNotable = [256]bool{'<': true, '>': true, '&': true, 0xE2: true, '"': true, '\\': true,
+	' ': true, '\n': true, '\r': true, '\t': true}

@@ -190,3 +190,13 @@ func TestPostTransportAnswersAsGqlgensPOST(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkMarshalsAsIs(b *testing.B) {
+	data := []byte(strings.Repeat(`{"node":{"id":"7f0e8a0c-5d9e-4d43-9a2b-1c0d2e3f4a5b","name":"Project 0042"}},`, 20))
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if !marshalsAsIs(data) {
+			b.Fatal("fallback")
+		}
+	}
+}
