@@ -13,16 +13,23 @@ import (
 // underlying [16]byte: each parameter is formatted as a 36-character
 // string, then parsed back by pgx's uuid codec, with a plan lookup for the
 // string on every call. That was 6 % of the server's CPU on a project
-// create. Pointers (*uuid.UUID, nil as NULL) reach this through pgx's own
-// pointer wrapper.
+// create. *uuid.UUID too: pgx's pointer wrapper leaves pointers to a
+// driver.Valuer to the same path (a nil one is sent as NULL before).
 func encodeUUIDsNatively(conn *pgx.Conn) {
 	m := conn.TypeMap()
 	m.TryWrapEncodePlanFuncs = append([]pgtype.TryWrapEncodePlanFunc{tryWrapUUID}, m.TryWrapEncodePlanFuncs...)
 }
 
 func tryWrapUUID(value any) (pgtype.WrappedEncodePlanNextSetter, any, bool) {
-	if u, ok := value.(uuid.UUID); ok {
+	switch u := value.(type) {
+	case uuid.UUID:
 		return &uuidEncodePlan{}, [16]byte(u), true
+	case *uuid.UUID:
+		// pgx's own pointer wrapper passes over pointers to a
+		// driver.Valuer; a nil one never gets here (pgx sends NULL).
+		if u != nil {
+			return &uuidPtrEncodePlan{}, [16]byte(*u), true
+		}
 	}
 	return nil, nil, false
 }
@@ -33,6 +40,18 @@ func (p *uuidEncodePlan) SetNext(next pgtype.EncodePlan) { p.next = next }
 
 func (p *uuidEncodePlan) Encode(value any, buf []byte) ([]byte, error) {
 	return p.next.Encode([16]byte(value.(uuid.UUID)), buf)
+}
+
+type uuidPtrEncodePlan struct{ next pgtype.EncodePlan }
+
+func (p *uuidPtrEncodePlan) SetNext(next pgtype.EncodePlan) { p.next = next }
+
+func (p *uuidPtrEncodePlan) Encode(value any, buf []byte) ([]byte, error) {
+	u := value.(*uuid.UUID)
+	if u == nil {
+		return nil, nil
+	}
+	return p.next.Encode([16]byte(*u), buf)
 }
 
 // AfterConnect prepares each new connection of a pool (PoolConfig sets it;
