@@ -6,11 +6,15 @@ import (
 	"sync"
 	"time"
 
+	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 
 	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/ent/invitation"
 	"github.com/clientiq/clientiq/ent/member"
+	"github.com/clientiq/clientiq/ent/plan"
+	"github.com/clientiq/clientiq/ent/predicate"
+	"github.com/clientiq/clientiq/ent/subscription"
 	"github.com/clientiq/clientiq/internal/apperr"
 	"github.com/clientiq/clientiq/internal/tenancy"
 )
@@ -183,11 +187,22 @@ func (s *Service) effectivePlan(ctx context.Context, t *tenancy.Tenant) (*ent.Pl
 		return p, nil
 	}
 	gen := s.plans.begin()
+	// The common case in one statement: the plan of a subscription that is
+	// not canceled. Anything else (no subscription yet, a canceled one)
+	// takes the full path below.
+	p, err := s.clients.Public().Plan.Query().Where(livePlanOf(t.ID)).Only(ctx)
+	if err == nil {
+		s.plans.put(t.ID, p, gen, s.clock())
+		return p, nil
+	}
+	if !ent.IsNotFound(err) {
+		return nil, fmt.Errorf("read the effective plan: %w", err)
+	}
 	sub, err := s.ensure(ctx, t.ID)
 	if err != nil {
 		return nil, err
 	}
-	p := sub.Edges.Plan
+	p = sub.Edges.Plan
 	if sub.Status == StatusCanceled {
 		if free, err := s.PlanByCode(ctx, FreePlan); err == nil {
 			p = free
@@ -200,6 +215,18 @@ func (s *Service) effectivePlan(ctx context.Context, t *tenancy.Tenant) (*ent.Pl
 	}
 	s.plans.put(t.ID, p, gen, s.clock())
 	return p, nil
+}
+
+// livePlanOf selects the plan of tenantID's subscription when that
+// subscription is not canceled.
+func livePlanOf(tenantID uuid.UUID) predicate.Plan {
+	return func(sel *entsql.Selector) {
+		subs := entsql.Table(subscription.Table).Schema("public")
+		sel.Where(entsql.In(sel.C(plan.FieldID),
+			entsql.Select(subs.C(subscription.FieldPlanID)).From(subs).Where(entsql.And(
+				entsql.EQ(subs.C(subscription.FieldTenantID), tenantID),
+				entsql.NEQ(subs.C(subscription.FieldStatus), StatusCanceled)))))
+	}
 }
 
 // ForgetPlans drops every cached effective plan: for subscription or plan

@@ -392,4 +392,21 @@ func TestLimitChecksReuseThePlanBriefly(t *testing.T) {
 		f.advance(time.Second)
 		require.Equal(t, apperr.CodePlanLimit, apperr.CodeOf(l.CheckProjects(ctx, 4)))
 	})
+	t.Run("a canceled subscription has Free's limits whatever its plan", func(t *testing.T) {
+		f.exec(t, `UPDATE public.subscriptions SET plan_id = (SELECT id FROM public.plans WHERE code = 'pro'), status = 'canceled'
+			WHERE tenant_id = $1`, tn.ID)
+		f.svc.ForgetPlans()
+		require.Equal(t, apperr.CodePlanLimit, apperr.CodeOf(l.CheckProjects(ctx, 4)))
+		f.exec(t, `UPDATE public.subscriptions SET status = 'active' WHERE tenant_id = $1`, tn.ID)
+		f.svc.ForgetPlans()
+		require.NoError(t, l.CheckProjects(ctx, 4), "active on Pro again")
+	})
+	t.Run("a tenant without a subscription gets one on Free", func(t *testing.T) {
+		f.exec(t, `DELETE FROM public.subscriptions WHERE tenant_id = $1`, tn.ID)
+		f.svc.ForgetPlans()
+		require.Equal(t, apperr.CodePlanLimit, apperr.CodeOf(l.CheckProjects(ctx, 4)))
+		var n int
+		require.NoError(t, f.d.Pool.QueryRow(ctx, `SELECT count(*) FROM public.subscriptions WHERE tenant_id = $1`, tn.ID).Scan(&n))
+		require.Equal(t, 1, n)
+	})
 }
