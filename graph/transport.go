@@ -24,7 +24,10 @@ import (
 // 5 % of the server's CPU on a list request. An answer with data and
 // nothing else, whose bytes json.Marshal would leave as they are, is
 // written as is; any other goes through json.Marshal as before.
-type postTransport struct{ transport.POST }
+type postTransport struct{}
+
+// Supports is transport.POST's: a POST of application/json, no upgrade.
+func (postTransport) Supports(r *http.Request) bool { return transport.POST{}.Supports(r) }
 
 var rawParamsPool = sync.Pool{New: func() any { return &graphql.RawParams{} }}
 
@@ -33,7 +36,7 @@ const (
 	contentTypeGraphQLResponse = "application/graphql-response+json"
 )
 
-func (h postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	ctx := r.Context()
 	contentType := responseContentType(r)
 	w.Header().Set("Content-Type", contentType)

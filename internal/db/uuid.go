@@ -28,30 +28,28 @@ func tryWrapUUID(value any) (pgtype.WrappedEncodePlanNextSetter, any, bool) {
 		// pgx's own pointer wrapper passes over pointers to a
 		// driver.Valuer; a nil one never gets here (pgx sends NULL).
 		if u != nil {
-			return &uuidPtrEncodePlan{}, [16]byte(*u), true
+			return &uuidEncodePlan{}, [16]byte(*u), true
 		}
 	}
 	return nil, nil, false
 }
 
+// uuidEncodePlan encodes a uuid.UUID or *uuid.UUID (a plan is kept per Go
+// type) as its bytes through the next plan, pgx's for [16]byte.
 type uuidEncodePlan struct{ next pgtype.EncodePlan }
 
 func (p *uuidEncodePlan) SetNext(next pgtype.EncodePlan) { p.next = next }
 
 func (p *uuidEncodePlan) Encode(value any, buf []byte) ([]byte, error) {
-	return p.next.Encode([16]byte(value.(uuid.UUID)), buf)
-}
-
-type uuidPtrEncodePlan struct{ next pgtype.EncodePlan }
-
-func (p *uuidPtrEncodePlan) SetNext(next pgtype.EncodePlan) { p.next = next }
-
-func (p *uuidPtrEncodePlan) Encode(value any, buf []byte) ([]byte, error) {
-	u := value.(*uuid.UUID)
-	if u == nil {
-		return nil, nil
+	switch u := value.(type) {
+	case uuid.UUID:
+		return p.next.Encode([16]byte(u), buf)
+	case *uuid.UUID:
+		if u != nil {
+			return p.next.Encode([16]byte(*u), buf)
+		}
 	}
-	return p.next.Encode([16]byte(*u), buf)
+	return nil, nil
 }
 
 // AfterConnect prepares each new connection of a pool (PoolConfig sets it;
