@@ -14,6 +14,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/clientiq/clientiq/graph/generated"
 )
 
 // postTransport is gqlgen's POST transport (transport.POST: the same
@@ -70,7 +72,13 @@ func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 		return
 	}
 	responses, ctx := exec.DispatchOperation(ctx, rc)
-	writeResponse(w, responses(ctx))
+	resp := responses(ctx)
+	writeResponse(w, resp)
+	// Written out (w copies what it is given: net/http's buffer, or the
+	// admission middleware's), so its data may carry the next answer.
+	if resp != nil {
+		generated.ReleaseAnswer(resp.Data)
+	}
 }
 
 // responseContentType is gqlgen's choice from the Accept header (POST with

@@ -4,19 +4,22 @@ import (
 	"context"
 	"log/slog"
 	"runtime/debug"
+
+	"github.com/clientiq/clientiq/internal/gcpace"
 )
 
-// defaultGCPercent is the garbage collector's target when GOGC is not
-// set: a little below Go's 100, which keeps the server's resident set
-// under 60 MB in the list benchmark for about 3 % more GC work (see
-// docs/performance.md). GOGC and GOMEMLIMIT in the environment win.
-const defaultGCPercent = 85
-
-// tuneGC applies defaultGCPercent unless getenv has GOGC.
-func tuneGC(getenv func(string) string) {
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(defaultGCPercent)
+// tuneGC paces the garbage collector (internal/gcpace) unless GOGC is set:
+// the heap may grow to heapTargetMiB (GC_HEAP_TARGET_MIB) while the live
+// heap is small, and grows with it at GOGC 85 once it is not. With the
+// executable's pages, the default keeps the server's resident set under
+// 60 MB in the list benchmark (see docs/performance.md). GOGC and
+// GOMEMLIMIT in the environment win. The returned func ends the pacing and
+// restores GOGC.
+func tuneGC(getenv func(string) string, heapTargetMiB int) (stop func()) {
+	if getenv("GOGC") != "" {
+		return func() {}
 	}
+	return gcpace.Start(gcpace.Config{HeapTarget: uint64(heapTargetMiB) << 20}).Stop
 }
 
 // releaseStartupMemory hands back to the kernel what start-up needed once

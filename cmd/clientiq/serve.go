@@ -51,13 +51,13 @@ func serveFlags(fs *flag.FlagSet) func(context.Context, *env) error {
 }
 
 func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
-	tuneGC(e.getenv)
 	d, err := open(ctx, e, true)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
 	cfg, logger := d.cfg, d.logger
+	defer tuneGC(e.getenv, cfg.GCHeapTargetMiB)()
 	if addr == "" {
 		addr = cfg.HTTPAddr
 	}

@@ -138,6 +138,11 @@ type Config struct {
 	// for its turn before it is answered 503 SERVICE_UNAVAILABLE with
 	// Retry-After. Default 5s.
 	QueueTimeout time.Duration
+	// GCHeapTargetMiB (GC_HEAP_TARGET_MIB): the heap size, in MiB, the
+	// garbage collector lets the heap reach before it collects, while the
+	// live heap is small enough (internal/gcpace); past that it collects at
+	// GOGC 85. Ignored when GOGC is set. Default 24.
+	GCHeapTargetMiB int
 	// ShutdownTimeout (SHUTDOWN_TIMEOUT): how long in-flight requests and jobs
 	// get after SIGTERM. Default 25s.
 	ShutdownTimeout time.Duration
@@ -243,6 +248,7 @@ var Vars = []Var{
 	{"HTTP_MAX_IN_FLIGHT", "DATABASE_MAX_CONNS + 2 × GOMAXPROCS", "API requests served at once, the rest queued in arrival order (0: no limit)"},
 	{"HTTP_QUEUE_TIMEOUT", "5s", "longest wait in that queue before 503 SERVICE_UNAVAILABLE with Retry-After"},
 	{"PPROF_ADDR", "", "serve Go's profiler on this loopback address (e.g. 127.0.0.1:6060); unset serves none"},
+	{"GC_HEAP_TARGET_MIB", "24", "heap size in MiB the garbage collector may fill while the live heap is small (ignored when GOGC is set)"},
 	{"HTTP_WRITE_TIMEOUT", "30s", "longest time a response may take"},
 	{"VIEWER_CACHE_TTL", "30s", "reuse an authenticated viewer between requests for at most this long (invalidated at once on change; 0 disables; off behind pgbouncer-transaction)"},
 	{"SHUTDOWN_TIMEOUT", "25s", "grace period for in-flight requests and jobs on SIGTERM"},
@@ -334,6 +340,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	c.MaxBodyBytes = int64(r.intRange("HTTP_MAX_BODY_BYTES", 1<<20, 1024, 1<<30))
 	c.MaxInFlight = r.intRange("HTTP_MAX_IN_FLIGHT", DefaultMaxInFlight(int(c.DatabaseMaxConns)), 0, 100000)
+	c.GCHeapTargetMiB = r.intRange("GC_HEAP_TARGET_MIB", 24, 4, 1<<20)
 	c.QueueTimeout = r.duration("HTTP_QUEUE_TIMEOUT", 5*time.Second, 10*time.Millisecond, 10*time.Minute)
 	c.WriteTimeout = r.duration("HTTP_WRITE_TIMEOUT", 30*time.Second, time.Second, time.Hour)
 	c.ShutdownTimeout = r.duration("SHUTDOWN_TIMEOUT", 25*time.Second, 0, 10*time.Minute)

@@ -16,6 +16,9 @@
 //     operation (a field the patch adds to executionContext) under a key
 //     of two addresses; gqlgen's CollectFields
 //     builds its key with two allocations and a hash on every call.
+//   - Queries' and mutations' answers are written into a buffer recycled
+//     from an answer already sent (graph/generated/answer_buffer.go), where
+//     gqlgen grows a new one by doubling for each.
 //   - Objects no longer build a DeferredGroup each (the path of the field,
 //     a field set and a map: a tenth of a list request's allocations): the
 //     schema has no @defer-able field, so nothing is ever added to it. The
@@ -37,6 +40,10 @@ var replacements = []struct{ from, to string }{
 	{"deferred := graphql.NewDeferredGroup(ctx)", "deferred := graphql.DeferredGroup{} // genpatch: no @defer-able field"},
 	{"\n\treturn out\n}\n", "\n\treturn marshalObject(fields, out) // genpatch: no FieldSet.MarshalGQL\n}\n"},
 	{"graphql.CollectFields(ec.OperationContext, sel, ", "collectFields(&ec.fields, ec.OperationContext, sel, "},
+	{"\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\t\t\tresponse.Data = buf.Bytes()",
+		"\t\t\tbuf := answerBuffer() // genpatch: recycled by ReleaseAnswer\n\t\t\tdata.MarshalGQL(buf)\n\t\t\tresponse.Data = buf.Bytes()"},
+	{"\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\n\t\t\treturn &graphql.Response{",
+		"\t\t\tbuf := answerBuffer() // genpatch: recycled by ReleaseAnswer\n\t\t\tdata.MarshalGQL(buf)\n\n\t\t\treturn &graphql.Response{"},
 	{"type executionContext struct {\n\t*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]\n}",
 		"type executionContext struct {\n\t*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]\n\tfields fieldsCache // genpatch: see collectFields\n}"},
 }

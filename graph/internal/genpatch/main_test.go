@@ -20,6 +20,8 @@ func TestGenpatchRewritesBothCallsAndRefusesWhatItCannotPatch(t *testing.T) {
 		"func (ec *executionContext) _Project(ctx context.Context, sel ast.SelectionSet, obj *ent.Project) graphql.Marshaler {\n" +
 		"\tfields := graphql.CollectFields(ec.OperationContext, sel, projectImplementors)\n" +
 		"\tout.Dispatch(ctx)\n\n\treturn out\n}\n" +
+		"\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\t\t\tresponse.Data = buf.Bytes()\n" +
+		"\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\n\t\t\treturn &graphql.Response{\n" +
 		field("Project", "name", "ent.Project", "obj.Name", "string", "marshalNString2string") +
 		marshaler("marshalNString2string", "string", "graphql.MarshalString")
 	require.NoError(t, os.WriteFile(f, []byte(src), 0o644))
@@ -35,6 +37,9 @@ func TestGenpatchRewritesBothCallsAndRefusesWhatItCannotPatch(t *testing.T) {
 	require.Contains(t, string(got), "\tfields := collectFields(&ec.fields, ec.OperationContext, sel, projectImplementors)\n")
 	require.Contains(t, string(got), "\tfields fieldsCache // genpatch: see collectFields\n}\n")
 	require.NotContains(t, string(got), "graphql.CollectFields")
+	require.Equal(t, 2, strings.Count(string(got), "\t\t\tbuf := answerBuffer() // genpatch: recycled by ReleaseAnswer\n\t\t\tdata.MarshalGQL(buf)\n"),
+		"the query's and the mutation's answers")
+	require.NotContains(t, string(got), "var buf bytes.Buffer")
 
 	err = run([]string{f})
 	require.ErrorContains(t, err, "did gqlgen change?", "run again, there is nothing left to patch: an upgrade that renames a call is noticed")
