@@ -42,7 +42,11 @@ func main() {
 			gen.FeatureLock,
 			gen.FeatureIntercept,
 		},
-	}, entc.Extensions(ex), entc.TemplateFiles("ent/template/scope.tmpl", "ent/template/schemaconfig.tmpl"))
+	},
+		// The schema's entgql annotations are real only with this tag
+		// (ent/schema/gqlannotation).
+		entc.BuildTags("entgqlcodegen"),
+		entc.Extensions(ex), entc.TemplateFiles("ent/template/scope.tmpl", "ent/template/schemaconfig.tmpl"))
 	if err != nil {
 		log.Fatalf("running ent codegen: %v", err)
 	}

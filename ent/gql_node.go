@@ -6,12 +6,12 @@ import (
 	"context"
 	"fmt"
 
-	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/clientiq/clientiq/ent/auditevent"
 	"github.com/clientiq/clientiq/ent/dataitem"
 	"github.com/clientiq/clientiq/ent/demorequest"
 	"github.com/clientiq/clientiq/ent/domain"
+	"github.com/clientiq/clientiq/ent/entgql"
 	"github.com/clientiq/clientiq/ent/invoice"
 	"github.com/clientiq/clientiq/ent/invoiceline"
 	"github.com/clientiq/clientiq/ent/payment"

@@ -9,7 +9,6 @@ import (
 	"io"
 	"strconv"
 
-	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
@@ -18,6 +17,7 @@ import (
 	"github.com/clientiq/clientiq/ent/dataitem"
 	"github.com/clientiq/clientiq/ent/demorequest"
 	"github.com/clientiq/clientiq/ent/domain"
+	"github.com/clientiq/clientiq/ent/entgql"
 	"github.com/clientiq/clientiq/ent/invoice"
 	"github.com/clientiq/clientiq/ent/invoiceline"
 	"github.com/clientiq/clientiq/ent/payment"

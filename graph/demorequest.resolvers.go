@@ -8,8 +8,8 @@ package graph
 import (
 	"context"
 
-	"entgo.io/contrib/entgql"
 	"github.com/clientiq/clientiq/ent"
+	"github.com/clientiq/clientiq/ent/entgql"
 	"github.com/clientiq/clientiq/graph/model"
 	"github.com/clientiq/clientiq/internal/apperr"
 	"github.com/clientiq/clientiq/internal/demorequest"

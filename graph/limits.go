@@ -8,8 +8,8 @@ import (
 	"time"
 	"weak"
 
-	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/clientiq/clientiq/ent/entgql"
 	"github.com/google/uuid"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"

@@ -9,8 +9,8 @@ import (
 	"context"
 	"slices"
 
-	"entgo.io/contrib/entgql"
 	"github.com/clientiq/clientiq/ent"
+	"github.com/clientiq/clientiq/ent/entgql"
 	"github.com/clientiq/clientiq/graph/generated"
 	"github.com/clientiq/clientiq/graph/model"
 	"github.com/clientiq/clientiq/internal/auth"

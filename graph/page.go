@@ -4,7 +4,7 @@ import (
 	"slices"
 	"strings"
 
-	"entgo.io/contrib/entgql"
+	"github.com/clientiq/clientiq/ent/entgql"
 	"github.com/google/uuid"
 
 	"github.com/clientiq/clientiq/graph/model"

@@ -3,7 +3,7 @@ package graph
 import (
 	"testing"
 
-	"entgo.io/contrib/entgql"
+	"github.com/clientiq/clientiq/ent/entgql"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 )

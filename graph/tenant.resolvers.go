@@ -9,8 +9,8 @@ import (
 	"context"
 	"time"
 
-	"entgo.io/contrib/entgql"
 	"github.com/clientiq/clientiq/ent"
+	"github.com/clientiq/clientiq/ent/entgql"
 	"github.com/clientiq/clientiq/graph/model"
 	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/clientiq/clientiq/internal/tenancy"

@@ -6,10 +6,10 @@ package schema
 import (
 	"time"
 
-	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/mixin"
+	entgql "github.com/clientiq/clientiq/ent/schema/gqlannotation"
 	"github.com/google/uuid"
 )
 

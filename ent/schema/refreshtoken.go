@@ -3,11 +3,11 @@ package schema
 import (
 	"time"
 
-	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+	entgql "github.com/clientiq/clientiq/ent/schema/gqlannotation"
 	"github.com/google/uuid"
 )
 

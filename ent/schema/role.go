@@ -1,12 +1,12 @@
 package schema
 
 import (
-	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+	entgql "github.com/clientiq/clientiq/ent/schema/gqlannotation"
 )
 
 // Role is a named set of permissions in a tenant (tenant schema). The

@@ -1,11 +1,11 @@
 package schema
 
 import (
-	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+	entgql "github.com/clientiq/clientiq/ent/schema/gqlannotation"
 )
 
 // SandboxCharge is the built-in sandbox payment provider's own ledger

@@ -3,10 +3,10 @@ package schema
 import (
 	"time"
 
-	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
+	entgql "github.com/clientiq/clientiq/ent/schema/gqlannotation"
 )
 
 // SchemaVersion records the last tenant migration applied to each tenant

@@ -1,7 +1,7 @@
 package schema
 
 import (
-	"entgo.io/contrib/entgql"
+	entgql "github.com/clientiq/clientiq/ent/schema/gqlannotation"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 

@@ -8,10 +8,10 @@ import (
 	"io"
 	"strconv"
 
-	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/ent/demorequest"
+	"github.com/clientiq/clientiq/ent/entgql"
 	"github.com/clientiq/clientiq/ent/project"
 	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/clientiq/clientiq/internal/member"

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"entgo.io/contrib/entgql"
+	"github.com/clientiq/clientiq/ent/entgql"
 	"github.com/google/uuid"
 
 	"github.com/clientiq/clientiq/ent"

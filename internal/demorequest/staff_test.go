@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"entgo.io/contrib/entgql"
+	"github.com/clientiq/clientiq/ent/entgql"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 

@@ -4,7 +4,7 @@
 package page
 
 import (
-	"entgo.io/contrib/entgql"
+	"github.com/clientiq/clientiq/ent/entgql"
 	"github.com/google/uuid"
 
 	"github.com/clientiq/clientiq/internal/apperr"

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"entgo.io/contrib/entgql"
+	"github.com/clientiq/clientiq/ent/entgql"
 
 	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/ent/invoiceline"

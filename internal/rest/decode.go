@@ -12,7 +12,7 @@ import (
 	"strings"
 	"unicode"
 
-	"entgo.io/contrib/entgql"
+	"github.com/clientiq/clientiq/ent/entgql"
 	"github.com/google/uuid"
 
 	"github.com/clientiq/clientiq/internal/apperr"

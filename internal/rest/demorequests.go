@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strings"
 
-	"entgo.io/contrib/entgql"
+	"github.com/clientiq/clientiq/ent/entgql"
 
 	"github.com/clientiq/clientiq/ent"
 	entdemo "github.com/clientiq/clientiq/ent/demorequest"
