@@ -71,6 +71,13 @@ const outboundQueue = 4096
 // maxBatch bounds the events sent in one round trip.
 const maxBatch = 128
 
+// linger is how long the sender waits after an event for others to go in
+// the same round trip. Without it, under a steady stream of writes each
+// event was a pipeline of its own (a write and a read on the Redis
+// connection, about 7 % of a create's CPU); a live event arriving a
+// millisecond later is not noticed.
+const linger = time.Millisecond
+
 // channelPrefix starts the Redis pub/sub channel of each tenant's events;
 // the tenant ID completes it (see channelOf).
 const channelPrefix = "p:events:"
@@ -122,8 +129,8 @@ func (b *Bus) Publish(ctx context.Context, e Event) {
 }
 
 // send publishes the queued events to their tenants' Redis channels until
-// ctx ends: what has queued up while one round trip was in flight goes in
-// the next, as one pipeline.
+// ctx ends: what queues up within linger of an event, or while one round
+// trip is in flight, goes in the next, as one pipeline.
 func (b *Bus) send(ctx context.Context) {
 	batch := make([]outboundEvent, 0, maxBatch)
 	for {
@@ -132,6 +139,9 @@ func (b *Bus) send(ctx context.Context) {
 			return
 		case p := <-b.outbound:
 			batch = append(batch[:0], p)
+		}
+		if len(b.outbound) < maxBatch-1 {
+			time.Sleep(linger)
 		}
 	drain:
 		for len(batch) < maxBatch {
