@@ -3,6 +3,7 @@ package graph
 import (
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 )
 
@@ -22,6 +23,9 @@ func TestCreateProjectAnswersWhatALaterReadReturns(t *testing.T) {
 	require.Equal(t, "Launch plan", p["name"], "the name is trimmed as stored")
 	require.Equal(t, "active", p["status"])
 	require.NotNil(t, p["owner"])
+	id, err := uuid.Parse(p["id"].(string))
+	require.NoError(t, err)
+	require.Equal(t, uuid.Version(7), id.Version(), "a time-ordered id (db.NewID)")
 
 	read := h.post(t, mxHostA, owner, `query($id: ID!) { project(id: $id) { `+fields+` } }`, map[string]any{"id": p["id"]})
 	require.Empty(t, read.Errors, read.Body)

@@ -113,7 +113,7 @@ func insert(schema string, e Event) (string, []any, error) {
 	return `INSERT INTO ` + db.QuoteIdent(schema) + `.audit_events
 		(id, action, actor_id, impersonator_id, target_type, target_id, ip, user_agent, metadata, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())`,
-		[]any{uuid.New(), e.Action, nilUUID(e.ActorID), nilUUID(e.ImpersonatorID), e.TargetType, e.TargetID,
+		[]any{db.NewID(), e.Action, nilUUID(e.ActorID), nilUUID(e.ImpersonatorID), e.TargetType, e.TargetID,
 			truncate(e.IP, 64), truncate(e.UserAgent, 512), jsonOrNil(meta)}, nil
 }
 

@@ -136,7 +136,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.Project, err
 	// than read back: the time in PostgreSQL's precision (microseconds),
 	// as a read would return it.
 	owner := v.UserID
-	p := &ent.Project{ID: uuid.New(), CreatedAt: time.Now().Truncate(time.Microsecond), Name: in.Name,
+	p := &ent.Project{ID: db.NewID(), CreatedAt: time.Now().Truncate(time.Microsecond), Name: in.Name,
 		Description: in.Description, Status: entproject.DefaultStatus, OwnerID: &owner}
 	p.UpdatedAt = p.CreatedAt
 	b := &pgx.Batch{}
@@ -251,7 +251,7 @@ func (s *Service) CreateItem(ctx context.Context, projectID uuid.UUID, in ItemIn
 			return nil, err
 		}
 	}
-	it, err := c.DataItem.Create().SetProjectID(projectID).SetTitle(strings.TrimSpace(*in.Title)).
+	it, err := c.DataItem.Create().SetID(db.NewID()).SetProjectID(projectID).SetTitle(strings.TrimSpace(*in.Title)).
 		SetAttributes(in.Attributes).SetTags(in.Tags).Save(ctx)
 	return it, translate(err)
 }
