@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -54,6 +55,16 @@ func requireEvent(t *testing.T, ch <-chan events.Event, id uuid.UUID, what strin
 	}
 }
 
+// requireNoEvent fails if ch yields an event within wait.
+func requireNoEvent(t *testing.T, ch <-chan events.Event, wait time.Duration, what string) {
+	t.Helper()
+	select {
+	case e := <-ch:
+		t.Fatalf("%s: got %+v", what, e)
+	case <-time.After(wait):
+	}
+}
+
 func TestBus(t *testing.T) {
 	t.Parallel()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -67,17 +78,8 @@ func TestBus(t *testing.T) {
 		subA, subB := bus.Subscribe(ctx, a), bus.Subscribe(ctx, b)
 		id := uuid.New()
 		bus.Publish(ctx, events.Event{TenantID: a, Kind: "project.created", ID: id})
-		select {
-		case e := <-subA:
-			require.Equal(t, id, e.ID)
-		case <-time.After(2 * time.Second):
-			t.Fatal("tenant A's subscriber got nothing")
-		}
-		select {
-		case e := <-subB:
-			t.Fatalf("tenant B got tenant A's event %+v", e)
-		case <-time.After(100 * time.Millisecond):
-		}
+		requireEvent(t, subA, id, "tenant A's subscriber")
+		requireNoEvent(t, subB, 100*time.Millisecond, "tenant B got tenant A's event")
 	})
 
 	t.Run("events reach subscribers on another replica through Redis, once", func(t *testing.T) {
@@ -92,18 +94,9 @@ func TestBus(t *testing.T) {
 		id := uuid.New()
 		one.Publish(ctx, events.Event{TenantID: tenant, Kind: "project.updated", ID: id})
 		for _, ch := range []<-chan events.Event{onOne, onTwo} {
-			select {
-			case e := <-ch:
-				require.Equal(t, id, e.ID)
-			case <-time.After(2 * time.Second):
-				t.Fatal("a replica's subscriber got nothing")
-			}
+			requireEvent(t, ch, id, "a replica's subscriber")
 		}
-		select {
-		case e := <-onOne:
-			t.Fatalf("the publishing replica delivered twice: %+v", e)
-		case <-time.After(200 * time.Millisecond):
-		}
+		requireNoEvent(t, onOne, 200*time.Millisecond, "the publishing replica delivered twice")
 	})
 
 	t.Run("a burst reaches the other replica complete and in order", func(t *testing.T) {
@@ -121,12 +114,7 @@ func TestBus(t *testing.T) {
 			one.Publish(ctx, events.Event{TenantID: tenant, Kind: "project.created", ID: ids[i]})
 		}
 		for i, id := range ids {
-			select {
-			case e := <-onTwo:
-				require.Equal(t, id, e.ID, "event %d", i)
-			case <-time.After(2 * time.Second):
-				t.Fatalf("the other replica got %d of %d events", i, len(ids))
-			}
+			requireEvent(t, onTwo, id, fmt.Sprintf("event %d of %d on the other replica", i, len(ids)))
 		}
 	})
 
@@ -144,11 +132,7 @@ func TestBus(t *testing.T) {
 		one.Publish(ctx, events.Event{TenantID: b, Kind: "project.created", ID: idB})
 		one.Publish(ctx, events.Event{TenantID: a, Kind: "project.created", ID: idA})
 		requireEvent(t, onTwo, idA, "tenant A's subscriber on the other replica")
-		select {
-		case e := <-onTwo:
-			t.Fatalf("tenant A's subscriber got %+v", e)
-		case <-time.After(200 * time.Millisecond):
-		}
+		requireNoEvent(t, onTwo, 200*time.Millisecond, "tenant A's subscriber got tenant B's event")
 	})
 
 	t.Run("a replica subscribes to a tenant's Redis channel only while it has local subscribers of the tenant", func(t *testing.T) {
