@@ -64,7 +64,7 @@ func newListHandler(tb testing.TB) (http.Handler, context.Context) {
 		SELECT gen_random_uuid(), 'project ' || g, '', 'active', now() - g * interval '1 second', now() FROM generate_series(1, 100) g`); err != nil {
 		tb.Fatal(err)
 	}
-	h := NewHandler(Config{Clients: db.NewClients(d.SQL), Tenants: tenants, Logger: logger, Version: "bench", Cache: store})
+	h := NewHandler(Config{Clients: db.NewClients(d.Pool), Tenants: tenants, Logger: logger, Version: "bench", Cache: store})
 	viewer := &tenancy.Viewer{UserID: uuid.New(), MemberID: uuid.New(), Roles: []string{"viewer"},
 		Permissions: rbac.NewSet([]rbac.Permission{rbac.ProjectsRead}), SessionID: uuid.New()}
 	return h, tenancy.WithViewer(tenancy.WithTenant(ctx, &tn.Tenant), viewer)

@@ -39,7 +39,7 @@ func (c *recordingCharger) EnqueueTx(ctx context.Context, tx pgx.Tx, in billing.
 // serveBilling serves the harness's chain with another billing service.
 func (h *mxHarness) serveBilling(t *testing.T, svc *billing.Service) *httptest.Server {
 	t.Helper()
-	gql := NewHandler(Config{Clients: db.NewClients(h.sqlDB), Auth: h.auth, Tenants: h.tenants, Members: h.members,
+	gql := NewHandler(Config{Clients: db.NewClients(h.pool), Auth: h.auth, Tenants: h.tenants, Members: h.members,
 		Logger: h.logger, Version: "billing-1", Billing: svc})
 	srv := httptest.NewServer(h.resolver.Middleware(WriteHTTPError)(h.auth.Middleware(WriteHTTPError)(gql)))
 	t.Cleanup(srv.Close)
@@ -62,7 +62,7 @@ func TestBilling(t *testing.T) {
 	t.Parallel()
 	h := newMatrixHarness(t)
 	charger := &recordingCharger{}
-	srv := h.serveBilling(t, billing.NewService(billing.Config{Pool: h.pool, Clients: db.NewClients(h.sqlDB),
+	srv := h.serveBilling(t, billing.NewService(billing.Config{Pool: h.pool, Clients: db.NewClients(h.pool),
 		Charger: charger, PaymentsEnabled: true, Logger: h.logger}))
 	hostB := mxSlugB + "." + mxBaseDomain
 	owner, ownerB := h.login(t, mxOwner), h.loginUser(t, h.users[mxOtherOwner]).AccessToken

@@ -31,7 +31,7 @@ func demoInput(h *mxHarness, company string) map[string]any {
 // address as the production server does.
 func (h *mxHarness) serveDemo(t *testing.T, mutate func(*demorequest.Config)) *httptest.Server {
 	t.Helper()
-	clients := db.NewClients(h.sqlDB)
+	clients := db.NewClients(h.pool)
 	cfg := demorequest.Config{Pool: h.pool, Clients: clients, Cache: cache.NewMemory(0), Logger: h.logger}
 	if mutate != nil {
 		mutate(&cfg)
@@ -160,7 +160,7 @@ func TestDemoRequestsOverGraphQL(t *testing.T) {
 
 	t.Run("without the service the fields answer FEATURE_DISABLED", func(t *testing.T) {
 		t.Parallel()
-		off := NewHandler(Config{Clients: db.NewClients(h.sqlDB), Auth: h.auth, Logger: h.logger, Version: "off"})
+		off := NewHandler(Config{Clients: db.NewClients(h.pool), Auth: h.auth, Logger: h.logger, Version: "off"})
 		offSrv := httptest.NewServer(h.resolver.Middleware(WriteHTTPError)(h.auth.Middleware(WriteHTTPError)(off)))
 		t.Cleanup(offSrv.Close)
 		r := h.postTo(t, offSrv, mxHostPlatform, "", requestDemoDoc, demoInput(h, "Off"))

@@ -36,7 +36,7 @@ type limResult struct {
 func limServer(t *testing.T) *httptest.Server {
 	t.Helper()
 	h := NewHandler(Config{
-		Clients: db.NewClients(dbtest.New(t).SQL),
+		Clients: db.NewClients(dbtest.New(t).Pool),
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Version: "test",
 	})
@@ -171,7 +171,7 @@ func TestOperationLimits(t *testing.T) {
 // playground's users in production) do.
 func TestIntrospectionOffInProductionButForStaff(t *testing.T) {
 	t.Parallel()
-	h := NewHandler(Config{Clients: db.NewClients(dbtest.New(t).SQL), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	h := NewHandler(Config{Clients: db.NewClients(dbtest.New(t).Pool), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Version: "test", Introspection: false})
 	as := func(v *tenancy.Viewer) *httptest.Server {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
 	"github.com/stretchr/testify/require"
 
 	"github.com/clientiq/clientiq/internal/db"
@@ -22,7 +21,7 @@ func TestNestedQueriesUseABoundedNumberOfStatements(t *testing.T) {
 	t.Parallel()
 	h := newMatrixHarness(t)
 	var statements atomic.Int64
-	counting := dialect.DebugWithContext(entsql.OpenDB(dialect.Postgres, h.sqlDB), func(_ context.Context, v ...any) {
+	counting := dialect.DebugWithContext(db.NewDriver(h.pool), func(_ context.Context, v ...any) {
 		if s := fmt.Sprint(v...); strings.Contains(s, "SELECT") {
 			statements.Add(1)
 		}
@@ -62,7 +61,7 @@ func TestProjectListCountsOnlyWhenTotalCountIsAsked(t *testing.T) {
 	h := newMatrixHarness(t)
 	var mu sync.Mutex
 	var statements []string
-	counting := dialect.DebugWithContext(entsql.OpenDB(dialect.Postgres, h.sqlDB), func(_ context.Context, v ...any) {
+	counting := dialect.DebugWithContext(db.NewDriver(h.pool), func(_ context.Context, v ...any) {
 		if s := fmt.Sprint(v...); strings.Contains(s, "SELECT") {
 			mu.Lock()
 			statements = append(statements, s)

@@ -77,7 +77,7 @@ func newTestHandler(t *testing.T, introspection bool) *testHandler {
 	t.Helper()
 	logger, logs := newLogger()
 	h := NewHandler(Config{
-		Clients:       db.NewClients(dbtest.New(t).SQL),
+		Clients:       db.NewClients(dbtest.New(t).Pool),
 		Logger:        logger,
 		Version:       "test-1",
 		Introspection: introspection,

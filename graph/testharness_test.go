@@ -3,7 +3,6 @@ package graph
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -139,7 +138,6 @@ type mxHarness struct {
 	users map[mxRole]*mxUser
 
 	// For serveWith: what the handler chain is built from.
-	sqlDB    *sql.DB
 	resolver *tenant.Resolver
 	logger   *slog.Logger
 	bus      *events.Bus
@@ -256,7 +254,7 @@ func newMatrixHarness(t *testing.T) *mxHarness {
 	})
 	resolver := tenant.NewResolver(tenant.ResolverConfig{Pool: d.Pool, Cache: store, BaseDomain: mxBaseDomain, Logger: logger})
 	bus := events.NewBus(ctx, nil, logger)
-	clients := db.NewClients(d.SQL)
+	clients := db.NewClients(d.Pool)
 	billingSvc := billing.NewService(billing.Config{Pool: d.Pool, Clients: clients, Logger: logger})
 	demo, err := demorequest.NewService(demorequest.Config{Pool: d.Pool, Clients: clients, Cache: store, Logger: logger,
 		PerIPPerHour: -1, PerEmailPerDay: -1})
@@ -271,7 +269,7 @@ func newMatrixHarness(t *testing.T) *mxHarness {
 	require.NoError(t, err)
 	h := &mxHarness{pool: d.Pool, auth: authSvc, tenants: tenants, members: members, outbox: outbox,
 		srv: srv, logs: logs, hash: hash, users: map[mxRole]*mxUser{},
-		sqlDB: d.SQL, resolver: resolver, logger: logger, bus: bus, billing: billingSvc, demo: demo}
+		resolver: resolver, logger: logger, bus: bus, billing: billingSvc, demo: demo}
 
 	h.users[mxOwner], h.a = h.signupOwner(t, mxSlugA)
 	h.users[mxOtherOwner], h.b = h.signupOwner(t, mxSlugB)

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
@@ -90,7 +88,7 @@ func open(ctx context.Context, e *env, withCache bool) (*deps, error) {
 		}
 		return nil, err
 	}
-	d.ent = ent.NewClient(ent.Driver(entsql.OpenDB(dialect.Postgres, d.db.SQL)))
+	d.ent = ent.NewClient(ent.Driver(db.NewDriver(d.db.Pool)))
 	if withCache {
 		d.cache, err = cache.Open(ctx, cfg.RedisURL, cfg.IsDevelopment())
 		if err != nil {
@@ -186,7 +184,7 @@ func (d *deps) jobsConfig(tenants *tenant.Service) (jobs.Config, error) {
 	return jobs.Config{
 		Logger: d.logger, DefaultWorkers: d.cfg.WorkerConcurrency, Workers: workers,
 		PeriodicJobs: shop.billing.PeriodicJobs(),
-		Maintenance:  &jobs.Maintenance{Tenants: tenants, Clients: db.NewClients(d.db.SQL), Logger: d.logger},
+		Maintenance:  &jobs.Maintenance{Tenants: tenants, Clients: db.NewClients(d.db.Pool), Logger: d.logger},
 		PollOnly:     d.cfg.TransactionPooled(),
 	}, nil
 }

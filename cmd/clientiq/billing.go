@@ -56,7 +56,7 @@ func (d *deps) commerce() (*commerce, error) {
 		return nil, fmt.Errorf("create payment processor: %w", err)
 	}
 	svc := billing.NewService(billing.Config{
-		Pool: d.db.Pool, Clients: db.NewClients(d.db.SQL), Charger: charger{proc},
+		Pool: d.db.Pool, Clients: db.NewClients(d.db.Pool), Charger: charger{proc},
 		Notifier: subscriptionEmails{outbox}, PaymentsEnabled: d.cfg.Features.Payments, Logger: d.logger,
 	})
 	d.shop = &commerce{payments: proc, billing: svc}

@@ -137,7 +137,7 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 	scoped := func(fail func(http.ResponseWriter, *http.Request, error), h http.Handler) http.Handler {
 		return admission.Middleware(fail)(resolver.Middleware(fail)(authSvc.Middleware(fail)(h)))
 	}
-	clients := db.NewClients(d.db.SQL)
+	clients := db.NewClients(d.db.Pool)
 	shop, err := d.commerce()
 	if err != nil {
 		return err

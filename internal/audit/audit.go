@@ -83,13 +83,13 @@ func Queue(b *pgx.Batch, schema string, e Event) error {
 	return nil
 }
 
-// SQLExecer runs a statement through database/sql (an ent transaction).
+// SQLExecer runs a raw statement in an ent transaction (its ExecContext).
 type SQLExecer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// RecordSQL is Record for database/sql transactions (ent's), so a change
-// made through ent and its audit entry commit together.
+// RecordSQL is Record for ent transactions, so a change made through ent
+// and its audit entry commit together.
 func RecordSQL(ctx context.Context, q SQLExecer, schema string, e Event) error {
 	query, args, err := insert(schema, e)
 	if err != nil {
@@ -117,8 +117,8 @@ func insert(schema string, e Event) (string, []any, error) {
 			truncate(e.IP, 64), truncate(e.UserAgent, 512), jsonOrNil(meta)}, nil
 }
 
-// jsonOrNil passes JSON as text (NULL when empty), which both pgx and
-// database/sql send as a jsonb parameter.
+// jsonOrNil passes JSON as text (NULL when empty), which pgx sends as a
+// jsonb parameter.
 func jsonOrNil(b []byte) any {
 	if b == nil {
 		return nil

@@ -96,7 +96,7 @@ func newFixture(t *testing.T, opts *fixtureOpts) *fixture {
 	tenants, err := tenant.NewService(tenant.Config{Pool: d.Pool, Cache: cache.NewMemory(0), Logger: logger, BaseDomain: "billing.test"})
 	require.NoError(t, err)
 	t.Cleanup(tenants.WaitForgotten)
-	f := &fixture{d: d, charger: &fakeCharger{}, notifier: &fakeNotifier{}, tenants: tenants, clients: db.NewClients(d.SQL),
+	f := &fixture{d: d, charger: &fakeCharger{}, notifier: &fakeNotifier{}, tenants: tenants, clients: db.NewClients(d.Pool),
 		now: time.Now().UTC().Truncate(time.Second)}
 	f.charger.now = f.clock
 	f.svc = billing.NewService(billing.Config{Pool: d.Pool, Clients: f.clients, Charger: f.charger, Notifier: f.notifier,

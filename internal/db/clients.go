@@ -2,16 +2,13 @@ package db
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"sync"
 
 	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/internal/tenancy"
@@ -31,7 +28,7 @@ import (
 // and names a schema that does not exist for them as a second guard.
 type Clients struct {
 	drv    dialect.Driver
-	sqlDB  *sql.DB // nil when the driver does not expose one (SendBatch refuses)
+	pool   *pgxpool.Pool // nil when the driver is not this package's (SendBatch refuses)
 	public *ent.Client
 
 	// bySchema keeps the tenant clients made recently: a client is safe
@@ -48,13 +45,10 @@ const maxCachedClients = 128
 // no schema has, so even a path around the interceptors fails.
 const noTenantSchema = "clientiq_no_tenant_in_context"
 
-// NewClients returns the client factory over sqlDB.
-func NewClients(sqlDB *sql.DB) *Clients {
-	return NewClientsFromDriver(entsql.OpenDB(dialect.Postgres, sqlDB))
+// NewClients returns the client factory over pool.
+func NewClients(pool *pgxpool.Pool) *Clients {
+	return NewClientsFromDriver(NewDriver(pool))
 }
-
-// sqlDBer is an ent driver over database/sql (entsql.Driver).
-type sqlDBer interface{ DB() *sql.DB }
 
 // NewClientsFromDriver is NewClients over an ent driver (tests wrap one to
 // count statements).
@@ -66,8 +60,8 @@ func NewClientsFromDriver(drv dialect.Driver) *Clients {
 	if d, ok := inner.(*dialect.DebugDriver); ok {
 		inner = d.Driver // tests log ent's statements through it
 	}
-	if d, ok := inner.(sqlDBer); ok {
-		c.sqlDB = d.DB()
+	if d, ok := inner.(*Driver); ok {
+		c.pool = d.pool
 	}
 	return c
 }
@@ -118,21 +112,10 @@ func (c *Clients) ForSchema(schema string) (*ent.Client, error) {
 // writes whose statements are known up front (a row and its audit entry),
 // where an ent transaction costs four round trips.
 func (c *Clients) SendBatch(ctx context.Context, b *pgx.Batch) error {
-	if c.sqlDB == nil {
-		return errors.New("db: SendBatch needs clients over database/sql with pgx's stdlib driver")
+	if c.pool == nil {
+		return errors.New("db: SendBatch needs clients over this package's Driver")
 	}
-	conn, err := c.sqlDB.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("acquire connection: %w", err)
-	}
-	defer conn.Close()
-	return conn.Raw(func(driverConn any) error {
-		sc, ok := driverConn.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("db: SendBatch: driver connection is %T, not pgx's", driverConn)
-		}
-		return sc.Conn().SendBatch(ctx, b).Close()
-	})
+	return c.pool.SendBatch(ctx, b).Close()
 }
 
 // TenantTx runs fn in a transaction on the tenant in ctx's schema, committing
@@ -175,16 +158,13 @@ func WithTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) 
 }
 
 // txContextErr names the context as the cause when ctx has ended and err
-// is one of the two errors a transaction answers for that reason, which
-// read like a bug or a broken connection rather than a cancellation or
-// timeout:
-//   - sql.ErrTxDone: database/sql rolls a transaction back by itself when
-//     its context ends, and Commit (or a statement) after that answers it;
-//   - driver.ErrBadConn: pgx's stdlib reports a statement refused because
-//     its context had already ended as "safe to retry", which database/sql
-//     retries outside a transaction but returns as is inside one.
+// does not say so already: a transaction whose connection pgx closed
+// because the context ended mid-statement answers later calls with
+// sql.ErrTxDone (Driver maps pgx.ErrTxClosed to it) or a closed-connection
+// error, which read like a bug or a broken connection rather than a
+// cancellation or timeout.
 func txContextErr(ctx context.Context, err error) error {
-	if cerr := ctx.Err(); cerr != nil && (errors.Is(err, sql.ErrTxDone) || errors.Is(err, driver.ErrBadConn)) {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("%w: %w", cerr, err)
 	}
 	return err

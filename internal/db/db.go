@@ -1,12 +1,11 @@
 // Package db owns ClientIQ's connection to PostgreSQL: the pgx pool, the
-// database/sql handle ent runs on, start-up checks, and the translation of
+// ent driver over it, start-up checks, and the translation of
 // PostgreSQL errors into apperr codes.
 package db
 
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -16,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // Config says how to reach PostgreSQL.
@@ -53,11 +51,10 @@ type Config struct {
 // (see docs/scaling.md).
 const TransactionPoolingExecMode = pgx.QueryExecModeCacheDescribe
 
-// DB is the shared handle: a pgx pool (River, raw SQL) and a database/sql
-// view of the same pool (ent).
+// DB is the shared handle: one pgx pool for River, raw SQL and ent (through
+// Driver).
 type DB struct {
 	Pool *pgxpool.Pool
-	SQL  *sql.DB
 }
 
 // ErrUnreachable marks a database that did not answer at start.
@@ -80,7 +77,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("%w: %s", ErrUnreachable, describeConnError(err))
 	}
-	return &DB{Pool: pool, SQL: stdlib.OpenDBFromPool(pool)}, nil
+	return &DB{Pool: pool}, nil
 }
 
 // PoolConfig turns cfg into a pgxpool configuration.
@@ -110,7 +107,6 @@ func PoolConfig(cfg Config) (*pgxpool.Config, error) {
 
 // Close releases the pool.
 func (d *DB) Close() {
-	_ = d.SQL.Close()
 	d.Pool.Close()
 }
 

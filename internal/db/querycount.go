@@ -11,7 +11,7 @@ import (
 
 // QueryCounter counts the statements a pool sends to PostgreSQL. It is a
 // pgx tracer on the pool's ConnConfig, so it sees what goes through pgx
-// directly (River, raw SQL) and what goes through database/sql (ent), which
+// directly (River, raw SQL) and what goes through ent (db.Driver), which
 // runs on the same pool: "database round trips per request" is measured,
 // not guessed. Counting is one atomic add per statement.
 //
@@ -69,7 +69,7 @@ func NewQueryCollector(pool *pgxpool.Pool) prometheus.Collector {
 	c := QueryCounterOf(pool)
 	return prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "clientiq_db_queries_total",
-		Help: "Statements sent to PostgreSQL through the pool (pgx and database/sql alike).",
+		Help: "Statements sent to PostgreSQL through the pool (River, raw SQL and ent alike).",
 	}, func() float64 {
 		if c == nil {
 			return 0

@@ -2,6 +2,10 @@ package db
 
 import (
 	"context"
+	"errors"
+	"fmt"
+
+	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -18,6 +22,61 @@ import (
 func encodeUUIDsNatively(conn *pgx.Conn) {
 	m := conn.TypeMap()
 	m.TryWrapEncodePlanFuncs = append([]pgtype.TryWrapEncodePlanFunc{tryWrapUUID}, m.TryWrapEncodePlanFuncs...)
+}
+
+// scanUUIDsNatively makes m read uuid columns into uuid.UUID (and ent's
+// NullScanner around one, for a nullable column) as the 16 bytes they
+// are. Without it pgx takes uuid.UUID for a plain sql.Scanner: each value
+// is formatted as a 36-character string, which uuid.UUID.Scan then parses
+// back; twenty of each per page of projects.
+func scanUUIDsNatively(m *pgtype.Map) {
+	m.RegisterType(&pgtype.Type{Name: "uuid", OID: pgtype.UUIDOID, Codec: uuidCodec{}})
+}
+
+// uuidCodec is pgx's uuid codec with direct scan plans for uuid.UUID.
+type uuidCodec struct{ pgtype.UUIDCodec }
+
+func (c uuidCodec) PlanScan(m *pgtype.Map, oid uint32, format int16, target any) pgtype.ScanPlan {
+	if format == pgtype.BinaryFormatCode {
+		switch t := target.(type) {
+		case *uuid.UUID:
+			return scanUUIDPlan{}
+		case *entsql.NullScanner:
+			if _, ok := t.S.(*uuid.UUID); ok {
+				return scanUUIDPlan{}
+			}
+		}
+	}
+	return c.UUIDCodec.PlanScan(m, oid, format, target)
+}
+
+// scanUUIDPlan copies a binary uuid into a *uuid.UUID, or into the
+// *uuid.UUID of an *entsql.NullScanner (NULL leaves it not Valid).
+type scanUUIDPlan struct{}
+
+func (scanUUIDPlan) Scan(src []byte, target any) error {
+	if src != nil && len(src) != 16 {
+		return fmt.Errorf("db: a binary uuid is 16 bytes, got %d", len(src))
+	}
+	switch t := target.(type) {
+	case *uuid.UUID:
+		if src == nil {
+			return errors.New("db: cannot scan NULL into a uuid.UUID")
+		}
+		*t = uuid.UUID(src)
+		return nil
+	case *entsql.NullScanner:
+		u, ok := t.S.(*uuid.UUID)
+		if !ok {
+			return fmt.Errorf("db: a uuid scan plan got a NullScanner of %T", t.S)
+		}
+		t.Valid = src != nil
+		if t.Valid {
+			*u = uuid.UUID(src)
+		}
+		return nil
+	}
+	return fmt.Errorf("db: a uuid scan plan got %T", target)
 }
 
 func tryWrapUUID(value any) (pgtype.WrappedEncodePlanNextSetter, any, bool) {
@@ -57,6 +116,7 @@ func (p *uuidEncodePlan) Encode(value any, buf []byte) ([]byte, error) {
 func AfterConnect(next func(context.Context, *pgx.Conn) error) func(context.Context, *pgx.Conn) error {
 	return func(ctx context.Context, conn *pgx.Conn) error {
 		encodeUUIDsNatively(conn)
+		scanUUIDsNatively(conn.TypeMap())
 		if next != nil {
 			return next(ctx, conn)
 		}

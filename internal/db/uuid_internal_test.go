@@ -3,6 +3,7 @@ package db
 import (
 	"testing"
 
+	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/stretchr/testify/require"
@@ -36,4 +37,47 @@ func TestUUIDParametersEncodeWithoutTheirStringForm(t *testing.T) {
 	b, err := m.Encode(pgtype.UUIDOID, pgtype.BinaryFormatCode, nilID, nil)
 	require.NoError(t, err)
 	require.Nil(t, b)
+}
+
+func TestUUIDColumnsScanWithoutTheirStringForm(t *testing.T) {
+	u := uuid.New()
+	m := pgtype.NewMap()
+	scanUUIDsNatively(m)
+	src := u[:]
+
+	var got uuid.UUID
+	require.NoError(t, m.Scan(pgtype.UUIDOID, pgtype.BinaryFormatCode, src, &got))
+	require.Equal(t, u, got)
+
+	var into uuid.UUID
+	null := &entsql.NullScanner{S: &into}
+	require.NoError(t, m.Scan(pgtype.UUIDOID, pgtype.BinaryFormatCode, src, null))
+	require.True(t, null.Valid)
+	require.Equal(t, u, into)
+	require.NoError(t, m.Scan(pgtype.UUIDOID, pgtype.BinaryFormatCode, nil, null))
+	require.False(t, null.Valid, "NULL")
+
+	require.Error(t, m.Scan(pgtype.UUIDOID, pgtype.BinaryFormatCode, nil, &got), "NULL into a uuid.UUID")
+	require.Error(t, m.Scan(pgtype.UUIDOID, pgtype.BinaryFormatCode, src[:15], &got), "15 bytes")
+
+	// Other targets keep pgx's plans: text, and a string.
+	var s string
+	require.NoError(t, m.Scan(pgtype.UUIDOID, pgtype.BinaryFormatCode, src, &s))
+	require.Equal(t, u.String(), s)
+	require.NoError(t, m.Scan(pgtype.UUIDOID, pgtype.TextFormatCode, []byte(u.String()), &got))
+	require.Equal(t, u, got)
+
+	// The point: no string in between. pgx's sql.Scanner path formats and
+	// parses one per value.
+	plain := pgtype.NewMap()
+	allocs := func(m *pgtype.Map) float64 {
+		return testing.AllocsPerRun(100, func() {
+			if err := m.Scan(pgtype.UUIDOID, pgtype.BinaryFormatCode, src, &got); err != nil || got != u {
+				t.Fatalf("scanned %v, %v", got, err)
+			}
+		})
+	}
+	before, after := allocs(plain), allocs(m)
+	t.Logf("allocations per uuid scanned: %v through Scan(string), %v as bytes", before, after)
+	require.Less(t, after, before)
 }

@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -22,12 +21,8 @@ import (
 	"testing"
 	"time"
 
-	entsql "entgo.io/ent/dialect/sql"
-
-	"entgo.io/ent/dialect"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/internal/db"
@@ -49,8 +44,6 @@ type DB struct {
 	URL string
 	// Pool is a pgx pool on it (closed at cleanup).
 	Pool *pgxpool.Pool
-	// SQL is a database/sql view of Pool.
-	SQL *sql.DB
 	// Ent is a public-schema ent client on it.
 	Ent *ent.Client
 }
@@ -92,17 +85,12 @@ func NewWith(t testing.TB, opts *Options) *DB {
 	if err != nil {
 		t.Fatalf("dbtest: pool: %v", err)
 	}
-	sqlDB := stdlib.OpenDBFromPool(pool)
-	t.Cleanup(func() {
-		_ = sqlDB.Close()
-		pool.Close()
-	})
+	t.Cleanup(pool.Close)
 	return &DB{
 		Name: name,
 		URL:  u,
 		Pool: pool,
-		SQL:  sqlDB,
-		Ent:  ent.NewClient(ent.Driver(entsql.OpenDB(dialect.Postgres, sqlDB))),
+		Ent:  ent.NewClient(ent.Driver(db.NewDriver(pool))),
 	}
 }
 

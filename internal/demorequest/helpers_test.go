@@ -41,7 +41,7 @@ func newFixture(t *testing.T, mutate func(*demorequest.Config)) *fixture {
 	var tick atomic.Int64
 	base := time.Date(2030, 1, 2, 3, 4, 0, 0, time.UTC)
 	cfg := demorequest.Config{
-		Pool: d.Pool, Clients: db.NewClients(d.SQL), Cache: cache.NewMemory(0), Notifier: rec, Logger: discard,
+		Pool: d.Pool, Clients: db.NewClients(d.Pool), Cache: cache.NewMemory(0), Notifier: rec, Logger: discard,
 		Now: func() time.Time { return base.Add(time.Duration(tick.Add(1)) * time.Minute) },
 	}
 	if mutate != nil {

@@ -39,7 +39,7 @@ func newEnv(t *testing.T) *env {
 	require.NoError(t, err)
 	svc, err := tenant.NewService(tenant.Config{Pool: d.Pool, Cache: cache.NewMemory(0), Logger: discard, Jobs: inserter})
 	require.NoError(t, err)
-	return &env{db: d, tenants: svc, clients: db.NewClients(d.SQL)}
+	return &env{db: d, tenants: svc, clients: db.NewClients(d.Pool)}
 }
 
 // newTenant provisions a tenant holding one project called marker.

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
@@ -54,7 +53,7 @@ func TestPurgeInvitations(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	clients := db.NewClients(stdlib.OpenDBFromPool(e.pool))
+	clients := db.NewClients(e.pool)
 	now := time.Now()
 	old := now.Add(-member.DefaultInvitationRetention - time.Hour)
 

@@ -176,7 +176,7 @@ func newHarnessWith(t *testing.T, opts harnessOptions) *harness {
 	scoped := func(fail func(http.ResponseWriter, *http.Request, error), h http.Handler) http.Handler {
 		return resolver.Middleware(fail)(authSvc.Middleware(fail)(h))
 	}
-	clients := db.NewClients(d.SQL)
+	clients := db.NewClients(d.Pool)
 	billingSvc := billing.NewService(billing.Config{Pool: d.Pool, Clients: clients, Logger: logger,
 		Charger: opts.charger, PaymentsEnabled: opts.charger != nil})
 	// No Notifier: the emails of a demo request are notify's tests.

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 
@@ -151,7 +150,7 @@ func BenchmarkTenancyOverhead(b *testing.B) {
 		}
 	}
 	_, _ = tdb.Pool.Exec(ctx, "ANALYZE")
-	clients := db.NewClients(tdb.SQL)
+	clients := db.NewClients(tdb.Pool)
 
 	b.Run("schema-per-tenant", func(b *testing.B) {
 		var n atomic.Int64
@@ -171,7 +170,7 @@ func BenchmarkTenancyOverhead(b *testing.B) {
 	})
 	// The single-schema design through ent as well, so only the schema
 	// layout differs: one "projects" table with a tenant_id filter.
-	single := ent.NewClient(ent.Driver(entsql.OpenDB(dialect.Postgres, tdb.SQL)),
+	single := ent.NewClient(ent.Driver(db.NewDriver(tdb.Pool)),
 		ent.AlternateSchema(ent.ScopedSchemaConfig("single")))
 	b.Run("single-schema", func(b *testing.B) {
 		var n atomic.Int64

@@ -14,7 +14,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/require"
 
 	"github.com/clientiq/clientiq/ent"
@@ -148,12 +147,8 @@ func isoLoadClients(t *testing.T, url string) (*db.Clients, *pgxpool.Pool) {
 	pcfg.MaxConns = isoPoolConns
 	pool, err := pgxpool.NewWithConfig(context.Background(), pcfg)
 	require.NoError(t, err)
-	sqlDB := stdlib.OpenDBFromPool(pool)
-	t.Cleanup(func() {
-		_ = sqlDB.Close()
-		pool.Close()
-	})
-	return db.NewClients(sqlDB), pool
+	t.Cleanup(pool.Close)
+	return db.NewClients(pool), pool
 }
 
 // isoContextErr reports whether err comes from the operation's context
