@@ -7264,6 +7264,12 @@ func (ec *executionContext) fieldContext_AuditEvent_createdAt(_ context.Context,
 }
 
 func (ec *executionContext) _AuditEventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEventConnection) (ret graphql.Marshaler) {
+	if v := obj.Edges; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_AuditEventConnection_edges(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalOAuditEventEdge2ᚕᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐAuditEventEdge(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7296,6 +7302,12 @@ func (ec *executionContext) fieldContext_AuditEventConnection_edges(_ context.Co
 }
 
 func (ec *executionContext) _AuditEventConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEventConnection) (ret graphql.Marshaler) {
+	if v := obj.PageInfo; true { // genpatch: plain object field
+		if fc, err := ec.fieldContext_AuditEventConnection_pageInfo(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalNPageInfo2githubᚗcomᚋclientiqᚋclientiqᚋentᚋentgqlᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7335,6 +7347,12 @@ func (ec *executionContext) fieldContext_AuditEventConnection_totalCount(_ conte
 }
 
 func (ec *executionContext) _AuditEventEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEventEdge) (ret graphql.Marshaler) {
+	if v := obj.Node; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_AuditEventEdge_node(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalOAuditEvent2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐAuditEvent(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7629,6 +7647,12 @@ func (ec *executionContext) fieldContext_DataItem_project(_ context.Context, fie
 }
 
 func (ec *executionContext) _DataItemConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.DataItemConnection) (ret graphql.Marshaler) {
+	if v := obj.Edges; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_DataItemConnection_edges(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalODataItemEdge2ᚕᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐDataItemEdge(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7661,6 +7685,12 @@ func (ec *executionContext) fieldContext_DataItemConnection_edges(_ context.Cont
 }
 
 func (ec *executionContext) _DataItemConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.DataItemConnection) (ret graphql.Marshaler) {
+	if v := obj.PageInfo; true { // genpatch: plain object field
+		if fc, err := ec.fieldContext_DataItemConnection_pageInfo(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalNPageInfo2githubᚗcomᚋclientiqᚋclientiqᚋentᚋentgqlᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7700,6 +7730,12 @@ func (ec *executionContext) fieldContext_DataItemConnection_totalCount(_ context
 }
 
 func (ec *executionContext) _DataItemEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.DataItemEdge) (ret graphql.Marshaler) {
+	if v := obj.Node; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_DataItemEdge_node(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalODataItem2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐDataItem(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7910,6 +7946,12 @@ func (ec *executionContext) fieldContext_DemoRequest_notes(_ context.Context, fi
 }
 
 func (ec *executionContext) _DemoRequestConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.DemoRequestConnection) (ret graphql.Marshaler) {
+	if v := obj.Edges; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_DemoRequestConnection_edges(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalODemoRequestEdge2ᚕᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐDemoRequestEdge(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7942,6 +7984,12 @@ func (ec *executionContext) fieldContext_DemoRequestConnection_edges(_ context.C
 }
 
 func (ec *executionContext) _DemoRequestConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.DemoRequestConnection) (ret graphql.Marshaler) {
+	if v := obj.PageInfo; true { // genpatch: plain object field
+		if fc, err := ec.fieldContext_DemoRequestConnection_pageInfo(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalNPageInfo2githubᚗcomᚋclientiqᚋclientiqᚋentᚋentgqlᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7981,6 +8029,12 @@ func (ec *executionContext) fieldContext_DemoRequestConnection_totalCount(_ cont
 }
 
 func (ec *executionContext) _DemoRequestEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.DemoRequestEdge) (ret graphql.Marshaler) {
+	if v := obj.Node; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_DemoRequestEdge_node(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalODemoRequest2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐDemoRequest(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8170,6 +8224,12 @@ func (ec *executionContext) fieldContext_Domain_tenant(_ context.Context, field 
 }
 
 func (ec *executionContext) _DomainConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.DomainConnection) (ret graphql.Marshaler) {
+	if v := obj.Edges; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_DomainConnection_edges(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalODomainEdge2ᚕᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐDomainEdge(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8202,6 +8262,12 @@ func (ec *executionContext) fieldContext_DomainConnection_edges(_ context.Contex
 }
 
 func (ec *executionContext) _DomainConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.DomainConnection) (ret graphql.Marshaler) {
+	if v := obj.PageInfo; true { // genpatch: plain object field
+		if fc, err := ec.fieldContext_DomainConnection_pageInfo(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalNPageInfo2githubᚗcomᚋclientiqᚋclientiqᚋentᚋentgqlᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8241,6 +8307,12 @@ func (ec *executionContext) fieldContext_DomainConnection_totalCount(_ context.C
 }
 
 func (ec *executionContext) _DomainEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.DomainEdge) (ret graphql.Marshaler) {
+	if v := obj.Node; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_DomainEdge_node(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalODomain2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐDomain(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8448,6 +8520,12 @@ func (ec *executionContext) fieldContext_Invitation_revokedAt(_ context.Context,
 }
 
 func (ec *executionContext) _InvitationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.InvitationConnection) (ret graphql.Marshaler) {
+	if v := obj.Edges; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_InvitationConnection_edges(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalNInvitationEdge2ᚕᚖgithubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐInvitationEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8480,6 +8558,12 @@ func (ec *executionContext) fieldContext_InvitationConnection_edges(_ context.Co
 }
 
 func (ec *executionContext) _InvitationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.InvitationConnection) (ret graphql.Marshaler) {
+	if v := obj.PageInfo; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_InvitationConnection_pageInfo(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚋentgqlᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8519,6 +8603,12 @@ func (ec *executionContext) fieldContext_InvitationConnection_totalCount(_ conte
 }
 
 func (ec *executionContext) _InvitationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.InvitationEdge) (ret graphql.Marshaler) {
+	if v := obj.Node; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_InvitationEdge_node(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalNInvitation2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋinternalᚋmemberᚐInvitation(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8883,6 +8973,12 @@ func (ec *executionContext) fieldContext_Invoice_payments(_ context.Context, fie
 }
 
 func (ec *executionContext) _InvoiceConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceConnection) (ret graphql.Marshaler) {
+	if v := obj.Edges; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_InvoiceConnection_edges(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalOInvoiceEdge2ᚕᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐInvoiceEdge(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8915,6 +9011,12 @@ func (ec *executionContext) fieldContext_InvoiceConnection_edges(_ context.Conte
 }
 
 func (ec *executionContext) _InvoiceConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceConnection) (ret graphql.Marshaler) {
+	if v := obj.PageInfo; true { // genpatch: plain object field
+		if fc, err := ec.fieldContext_InvoiceConnection_pageInfo(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalNPageInfo2githubᚗcomᚋclientiqᚋclientiqᚋentᚋentgqlᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8954,6 +9056,12 @@ func (ec *executionContext) fieldContext_InvoiceConnection_totalCount(_ context.
 }
 
 func (ec *executionContext) _InvoiceEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceEdge) (ret graphql.Marshaler) {
+	if v := obj.Node; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_InvoiceEdge_node(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalOInvoice2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐInvoice(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9264,6 +9372,12 @@ func (ec *executionContext) fieldContext_Member_createdAt(_ context.Context, fie
 }
 
 func (ec *executionContext) _MemberConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.MemberConnection) (ret graphql.Marshaler) {
+	if v := obj.Edges; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_MemberConnection_edges(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalNMemberEdge2ᚕᚖgithubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐMemberEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9296,6 +9410,12 @@ func (ec *executionContext) fieldContext_MemberConnection_edges(_ context.Contex
 }
 
 func (ec *executionContext) _MemberConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.MemberConnection) (ret graphql.Marshaler) {
+	if v := obj.PageInfo; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_MemberConnection_pageInfo(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚋentgqlᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9335,6 +9455,12 @@ func (ec *executionContext) fieldContext_MemberConnection_totalCount(_ context.C
 }
 
 func (ec *executionContext) _MemberEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.MemberEdge) (ret graphql.Marshaler) {
+	if v := obj.Node; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_MemberEdge_node(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalNMember2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋinternalᚋmemberᚐMember(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12577,6 +12703,12 @@ func (ec *executionContext) fieldContext_Project_owner(_ context.Context, field 
 }
 
 func (ec *executionContext) _ProjectConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.ProjectConnection) (ret graphql.Marshaler) {
+	if v := obj.Edges; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_ProjectConnection_edges(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalOProjectEdge2ᚕᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐProjectEdge(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12609,6 +12741,12 @@ func (ec *executionContext) fieldContext_ProjectConnection_edges(_ context.Conte
 }
 
 func (ec *executionContext) _ProjectConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.ProjectConnection) (ret graphql.Marshaler) {
+	if v := obj.PageInfo; true { // genpatch: plain object field
+		if fc, err := ec.fieldContext_ProjectConnection_pageInfo(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalNPageInfo2githubᚗcomᚋclientiqᚋclientiqᚋentᚋentgqlᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12648,6 +12786,12 @@ func (ec *executionContext) fieldContext_ProjectConnection_totalCount(_ context.
 }
 
 func (ec *executionContext) _ProjectEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.ProjectEdge) (ret graphql.Marshaler) {
+	if v := obj.Node; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_ProjectEdge_node(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalOProject2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐProject(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14135,6 +14279,12 @@ func (ec *executionContext) fieldContext_Role_updatedAt(_ context.Context, field
 }
 
 func (ec *executionContext) _RoleConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RoleConnection) (ret graphql.Marshaler) {
+	if v := obj.Edges; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_RoleConnection_edges(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalNRoleEdge2ᚕᚖgithubᚗcomᚋclientiqᚋclientiqᚋgraphᚋmodelᚐRoleEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14167,6 +14317,12 @@ func (ec *executionContext) fieldContext_RoleConnection_edges(_ context.Context,
 }
 
 func (ec *executionContext) _RoleConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.RoleConnection) (ret graphql.Marshaler) {
+	if v := obj.PageInfo; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_RoleConnection_pageInfo(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚋentgqlᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14206,6 +14362,12 @@ func (ec *executionContext) fieldContext_RoleConnection_totalCount(_ context.Con
 }
 
 func (ec *executionContext) _RoleEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.RoleEdge) (ret graphql.Marshaler) {
+	if v := obj.Node; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_RoleEdge_node(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalNRole2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋinternalᚋmemberᚐRole(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14245,6 +14407,12 @@ func (ec *executionContext) fieldContext_RoleEdge_cursor(_ context.Context, fiel
 }
 
 func (ec *executionContext) _SignupPayload_user(ctx context.Context, field graphql.CollectedField, obj *model.SignupPayload) (ret graphql.Marshaler) {
+	if v := obj.User; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_SignupPayload_user(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalNUser2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐUser(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14277,6 +14445,12 @@ func (ec *executionContext) fieldContext_SignupPayload_user(_ context.Context, f
 }
 
 func (ec *executionContext) _SignupPayload_tenant(ctx context.Context, field graphql.CollectedField, obj *model.SignupPayload) (ret graphql.Marshaler) {
+	if v := obj.Tenant; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_SignupPayload_tenant(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalOTenant2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐTenant(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14309,6 +14483,12 @@ func (ec *executionContext) fieldContext_SignupPayload_tenant(_ context.Context,
 }
 
 func (ec *executionContext) _SignupPayload_tokens(ctx context.Context, field graphql.CollectedField, obj *model.SignupPayload) (ret graphql.Marshaler) {
+	if v := obj.Tokens; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_SignupPayload_tokens(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalOAuthTokens2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋinternalᚋauthᚐTokens(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14564,6 +14744,12 @@ func (ec *executionContext) fieldContext_Tenant_domains(ctx context.Context, fie
 }
 
 func (ec *executionContext) _TenantConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.TenantConnection) (ret graphql.Marshaler) {
+	if v := obj.Edges; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_TenantConnection_edges(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalOTenantEdge2ᚕᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐTenantEdge(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14596,6 +14782,12 @@ func (ec *executionContext) fieldContext_TenantConnection_edges(_ context.Contex
 }
 
 func (ec *executionContext) _TenantConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.TenantConnection) (ret graphql.Marshaler) {
+	if v := obj.PageInfo; true { // genpatch: plain object field
+		if fc, err := ec.fieldContext_TenantConnection_pageInfo(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalNPageInfo2githubᚗcomᚋclientiqᚋclientiqᚋentᚋentgqlᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14635,6 +14827,12 @@ func (ec *executionContext) fieldContext_TenantConnection_totalCount(_ context.C
 }
 
 func (ec *executionContext) _TenantEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.TenantEdge) (ret graphql.Marshaler) {
+	if v := obj.Node; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext_TenantEdge_node(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalOTenant2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐTenant(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15469,6 +15667,12 @@ func (ec *executionContext) fieldContext___Field_args(ctx context.Context, field
 }
 
 func (ec *executionContext) ___Field_type(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
+	if v := obj.Type; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext___Field_type(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15577,6 +15781,12 @@ func (ec *executionContext) fieldContext___InputValue_description(_ context.Cont
 }
 
 func (ec *executionContext) ___InputValue_type(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
+	if v := obj.Type; v != nil { // genpatch: plain object field
+		if fc, err := ec.fieldContext___InputValue_type(ctx, field); err == nil {
+			fc.Result = v
+			return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, v)
+		}
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,

@@ -7,7 +7,9 @@
 //     in order instead of one goroutine per element.
 //   - Plain scalar fields (a struct field marshalled by a marshaler that
 //     cannot yield null) skip gqlgen's per-field machinery: see
-//     plainFields.
+//     plainFields. Struct fields holding an object or a list keep their
+//     field context but skip the rest of that machinery: see
+//     plainObjectFields.
 //   - Objects are written by marshalObject
 //     (graph/generated/marshal_object.go), not by FieldSet.MarshalGQL,
 //     which copies each field to the heap and builds a map per object.
@@ -79,6 +81,9 @@ func run(files []string) error {
 		}
 		if n == 0 {
 			return fmt.Errorf("%s: no plain field to patch (did gqlgen change?)", f)
+		}
+		if src, n = plainObjectFields(src); n == 0 {
+			return fmt.Errorf("%s: no plain object field to patch (did gqlgen change?)", f)
 		}
 		b = []byte(src)
 		if err := os.WriteFile(f, b, 0o644); err != nil {

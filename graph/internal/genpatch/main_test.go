@@ -23,7 +23,10 @@ func TestGenpatchRewritesBothCallsAndRefusesWhatItCannotPatch(t *testing.T) {
 		"\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\t\t\tresponse.Data = buf.Bytes()\n" +
 		"\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\n\t\t\treturn &graphql.Response{\n" +
 		field("Project", "name", "ent.Project", "obj.Name", "string", "marshalNString2string") +
-		marshaler("marshalNString2string", "string", "graphql.MarshalString")
+		marshaler("marshalNString2string", "string", "graphql.MarshalString") +
+		field("ProjectEdge", "node", "ent.ProjectEdge", "obj.Node", "*ent.Project", "marshalNProject2ᚖentᚐProject") +
+		fieldContext("ProjectEdge", "node", true) +
+		marshaler("marshalNProject2ᚖentᚐProject", "*ent.Project", "ec._Project")
 	require.NoError(t, os.WriteFile(f, []byte(src), 0o644))
 	require.NoError(t, run([]string{f}))
 	got, err := os.ReadFile(f)
@@ -33,6 +36,7 @@ func TestGenpatchRewritesBothCallsAndRefusesWhatItCannotPatch(t *testing.T) {
 	require.NotContains(t, string(got), "MarshalSliceConcurrently")
 	require.NotContains(t, string(got), "NewDeferredGroup")
 	require.Contains(t, string(got), "// genpatch: plain field")
+	require.Contains(t, string(got), "// genpatch: plain object field")
 	require.Contains(t, string(got), "\treturn marshalObject(fields, out) // genpatch: no FieldSet.MarshalGQL\n}\n")
 	require.Contains(t, string(got), "\tfields := collectFields(&ec.fields, ec.OperationContext, sel, projectImplementors)\n")
 	require.Contains(t, string(got), "\tfields fieldsCache // genpatch: see collectFields\n}\n")

@@ -23,26 +23,32 @@ import (
 //			…
 //		)
 //	}
-var plainField = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) _(\w+)_(\w+)\(ctx context\.Context, field graphql\.CollectedField, obj \*[^)\s]+\) \(ret graphql\.Marshaler\) \{
+var plainField = regexp.MustCompile(fmt.Sprintf(structFieldFunc, "N", "true"))
+
+// structFieldFunc is the generated field function of a struct field: %s
+// is the kind of marshaler (N, non-null; O, nullable), %s the nonNull
+// argument. Groups: object, field, field context function, Go field,
+// value type, marshaler.
+const structFieldFunc = `(?m)^func \(ec \*executionContext\) _(\w+)_(\w+)\(ctx context\.Context, field graphql\.CollectedField, obj \*[^)\s]+\) \(ret graphql\.Marshaler\) \{
 	return graphql\.ResolveField\(
 		ctx,
 		ec\.OperationContext,
 		field,
 		func\(ctx context\.Context, field graphql\.CollectedField\) \(\*graphql\.FieldContext, error\) \{
-			return ec\.fieldContext_\w+\(ctx, field\)
+			return (ec\.fieldContext_\w+)\(ctx, field\)
 		\},
 		func\(ctx context\.Context\) \(any, error\) \{
 			return obj\.(\w+), nil
 		\},
 		nil,
 		func\(ctx context\.Context, selections ast\.SelectionSet, v ([^)\n]+)\) graphql\.Marshaler \{
-			return ec\.(marshalN[^(\s]+)\(ctx, selections, v\)
+			return ec\.(marshal%s[^(\s]+)\(ctx, selections, v\)
 		\},
 		true,
-		true,
+		%s,
 	\)
 \}
-`)
+`
 
 // marshalerBody finds a generated marshaler's body.
 func marshalerBody(src, name string) (string, bool) {
@@ -96,7 +102,7 @@ func plainFields(src string) (string, int, error) {
 	var failed error
 	out := plainField.ReplaceAllStringFunc(src, func(fn string) string {
 		m := plainField.FindStringSubmatch(fn)
-		goField, marshal := m[3], m[5]
+		goField, marshal := m[4], m[6]
 		body, ok := marshalerBody(src, marshal)
 		if !ok {
 			failed = fmt.Errorf("marshaler %s of %s.%s not found", marshal, m[1], m[2])
@@ -121,4 +127,56 @@ func plainFields(src string) (string, int, error) {
 		return head + "\n\tif " + fmt.Sprintf(guard, "obj."+goField) + " { // genpatch: plain field, not null\n\t\treturn " + direct + "\n\t}\n" + rest
 	})
 	return out, n, failed
+}
+
+// plainObjectField matches a generated field function whose value is a
+// struct field of its object holding an object or a list (a node, a
+// connection's edges, its pageInfo), nullable or not.
+var plainObjectField = regexp.MustCompile(fmt.Sprintf(structFieldFunc, "[NO]", "(?:true|false)"))
+
+// plainObjectFields gives struct fields holding an object or a list (whose
+// field context has a Child) a direct path too: the field context is made
+// and put in the context as ResolveField would (the children's paths and
+// errors need it), and the value marshalled at once, without the three
+// closures, the resolver middleware and the boxing ResolveField spends (a
+// page of 20 projects has 20 such node fields). A nil pointer or slice
+// still goes through ResolveField, which reports a null where none may be.
+// The conditions of plainFields hold: a struct field has nothing to
+// resolve and cannot fail, and no field interceptor is registered.
+//
+// It returns the source and how many fields it patched.
+func plainObjectFields(src string) (string, int) {
+	n := 0
+	out := plainObjectField.ReplaceAllStringFunc(src, func(fn string) string {
+		m := plainObjectField.FindStringSubmatch(fn)
+		fieldContext, goField, vType, marshal := m[3], m[4], m[5], m[6]
+		if !strings.Contains(fieldContextBody(src, strings.TrimPrefix(fieldContext, "ec.")), "\t\tChild: func(") {
+			return fn // a scalar: plainFields' business
+		}
+		head, rest, _ := strings.Cut(fn, "\n")
+		cond := "v := obj." + goField + "; v != nil"
+		if !strings.HasPrefix(vType, "*") && !strings.HasPrefix(vType, "[]") {
+			cond = "v := obj." + goField + "; true"
+		}
+		n++
+		return head + "\n\tif " + cond + " { // genpatch: plain object field\n" +
+			"\t\tif fc, err := " + fieldContext + "(ctx, field); err == nil {\n" +
+			"\t\t\tfc.Result = v\n" +
+			"\t\t\treturn ec." + marshal + "(graphql.WithFieldContext(ctx, fc), field.Selections, v)\n" +
+			"\t\t}\n\t}\n" + rest
+	})
+	return out, n
+}
+
+// fieldContextBody finds a generated field context function's body.
+func fieldContextBody(src, name string) string {
+	i := strings.Index(src, "func (ec *executionContext) "+name+"(")
+	if i < 0 {
+		return ""
+	}
+	end := strings.Index(src[i:], "\n}\n")
+	if end < 0 {
+		return ""
+	}
+	return src[i : i+end]
 }

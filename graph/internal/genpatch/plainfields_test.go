@@ -84,3 +84,45 @@ func TestPlainFieldsRefusesAFieldWhoseMarshalerIsMissing(t *testing.T) {
 	_, _, err := plainFields(field("Project", "name", "ent.Project", "obj.Name", "string", "marshalNString2string"))
 	require.ErrorContains(t, err, "marshaler marshalNString2string of Project.name not found")
 }
+
+// fieldContext is a generated field context function; child says the
+// field's type is an object (or a list of them).
+func fieldContext(obj, name string, child bool) string {
+	body := "\treturn graphql.NewScalarFieldContext(\"" + obj + "\", field, false, false, \"String\")\n"
+	if child {
+		body = "\tfc = &graphql.FieldContext{\n\t\tObject:     \"" + obj + "\",\n\t\tField:      field,\n\t\tChild: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {\n\t\t\treturn ec.childFields_X(ctx, field)\n\t\t},\n\t}\n\treturn fc, nil\n"
+	}
+	return "func (ec *executionContext) fieldContext_" + obj + "_" + name + "(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {\n" + body + "}\n\n"
+}
+
+func TestPlainObjectFieldsKeepTheFieldContextAndSkipTheRest(t *testing.T) {
+	t.Parallel()
+	nullable := func(s string) string {
+		return strings.Replace(s, "\t\ttrue,\n\t\ttrue,\n", "\t\ttrue,\n\t\tfalse,\n", 1)
+	}
+	node := nullable(field("ProjectEdge", "node", "ent.ProjectEdge", "obj.Node", "*ent.Project", "marshalOProject2ᚖentᚐProject"))
+	edges := nullable(field("ProjectConnection", "edges", "ent.ProjectConnection", "obj.Edges", "[]*ent.ProjectEdge", "marshalOProjectEdge2ᚕᚖentᚐProjectEdge"))
+	pageInfo := field("ProjectConnection", "pageInfo", "ent.ProjectConnection", "obj.PageInfo", "entgql.PageInfo[uuid.UUID]", "marshalNPageInfo2entgqlᚐPageInfo")
+	// Left alone: a scalar (plainFields' business, or gqlgen's when its
+	// marshaler is unknown) and a method.
+	money := field("Project", "money", "ent.Project", "obj.Money", "decimal.Decimal", "marshalNDecimal2decimalᚐDecimal")
+	owner := nullable(field("Project", "owner", "ent.Project", "obj.Owner()", "*ent.User", "marshalOUser2ᚖentᚐUser"))
+	src := node + edges + pageInfo + money + owner +
+		fieldContext("ProjectEdge", "node", true) + fieldContext("ProjectConnection", "edges", true) +
+		fieldContext("ProjectConnection", "pageInfo", true) + fieldContext("Project", "money", false) +
+		fieldContext("Project", "owner", true)
+
+	got, n := plainObjectFields(src)
+	require.Equal(t, 3, n)
+	require.Contains(t, got, "obj *ent.ProjectEdge) (ret graphql.Marshaler) {\n"+
+		"\tif v := obj.Node; v != nil { // genpatch: plain object field\n"+
+		"\t\tif fc, err := ec.fieldContext_ProjectEdge_node(ctx, field); err == nil {\n"+
+		"\t\t\tfc.Result = v\n"+
+		"\t\t\treturn ec.marshalOProject2ᚖentᚐProject(graphql.WithFieldContext(ctx, fc), field.Selections, v)\n"+
+		"\t\t}\n\t}\n\treturn graphql.ResolveField(\n", "a nil node still goes through ResolveField")
+	require.Contains(t, got, "\tif v := obj.Edges; v != nil { // genpatch: plain object field\n")
+	require.Contains(t, got, "\tif v := obj.PageInfo; true { // genpatch: plain object field\n", "a struct value is never nil")
+	require.Contains(t, got, money)
+	require.Contains(t, got, owner)
+	require.Equal(t, 5, strings.Count(got, "graphql.ResolveField("), "every patched field keeps gqlgen's path behind it")
+}
