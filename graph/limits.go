@@ -17,6 +17,8 @@ import (
 	"github.com/clientiq/clientiq/ent"
 	"github.com/clientiq/clientiq/graph/generated"
 	"github.com/clientiq/clientiq/graph/model"
+	"github.com/clientiq/clientiq/graph/scalar"
+	"github.com/clientiq/clientiq/internal/apperr"
 	"github.com/clientiq/clientiq/internal/cache"
 )
 
@@ -89,10 +91,65 @@ func (s shapeLimit) MutateOperationContext(_ context.Context, oc *graphql.Operat
 	if err := nestedPages(oc.Operation.SelectionSet, 0, map[string]bool{}); err != nil {
 		return err
 	}
-	if s.passed != nil {
+	cursors, err := nestedCursors(oc.Operation.SelectionSet, oc.Variables, 0, map[string]bool{})
+	if err != nil {
+		return err
+	}
+	if s.passed != nil && !cursors { // cursors may come from variables: checked on every request
 		s.passed.add(oc.Operation)
 	}
 	return nil
+}
+
+// nestedCursors checks the after and before cursors of connections below
+// the root before anything runs, and reports whether there were any. ent
+// loads nested pages with their parents' query and takes a cursor it
+// cannot decode for a decoded one (a panic: INTERNAL); a root connection's
+// cursor is checked by its argument's scalar (scalar.UnmarshalCursor).
+func nestedCursors(set ast.SelectionSet, vars map[string]any, level int, seen map[string]bool) (bool, *gqlerror.Error) {
+	found := false
+	for _, sel := range set {
+		var sub ast.SelectionSet
+		next := level
+		switch s := sel.(type) {
+		case *ast.Field:
+			if level > 0 && s.Definition != nil {
+				for _, a := range s.Arguments {
+					def := s.Definition.Arguments.ForName(a.Name)
+					if def == nil || def.Type == nil || def.Type.Name() != "Cursor" {
+						continue
+					}
+					found = true
+					v, err := a.Value.Value(vars)
+					if err != nil || v == nil {
+						continue // gqlgen's validation answers for these
+					}
+					if _, err := scalar.UnmarshalCursor(v); err != nil {
+						return found, &gqlerror.Error{Message: fmt.Sprintf("%s of %s: %s", a.Name, s.Alias, apperr.As(err).Message),
+							Extensions: map[string]any{"code": "VALIDATION_ERROR", "fields": map[string][]string{"cursor": {"is not a cursor this API returned"}}}}
+					}
+				}
+			}
+			sub, next = s.SelectionSet, level+1
+		case *ast.InlineFragment:
+			sub = s.SelectionSet
+		case *ast.FragmentSpread:
+			if s.Definition == nil || seen[s.Name] {
+				continue
+			}
+			seen[s.Name] = true
+			sub = s.Definition.SelectionSet
+		}
+		f, err := nestedCursors(sub, vars, next, seen)
+		found = found || f
+		if err != nil {
+			return found, err
+		}
+		if fs, ok := sel.(*ast.FragmentSpread); ok {
+			delete(seen, fs.Name)
+		}
+	}
+	return found, nil
 }
 
 // opSet is a bounded set of operations, held weakly.

@@ -26465,13 +26465,17 @@ func (ec *executionContext) unmarshalNCreateTenantInput2githubᚗcomᚋclientiq�
 }
 
 func (ec *executionContext) unmarshalNCursor2githubᚗcomᚋclientiqᚋclientiqᚋentᚋentgqlᚐCursor(ctx context.Context, v any) (entgql.Cursor[uuid.UUID], error) {
-	var res entgql.Cursor[uuid.UUID]
-	err := res.UnmarshalGQL(v)
+	res, err := scalar.UnmarshalCursor(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNCursor2githubᚗcomᚋclientiqᚋclientiqᚋentᚋentgqlᚐCursor(ctx context.Context, sel ast.SelectionSet, v entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-	return v
+	_ = sel
+	res := scalar.MarshalCursor(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Cursor!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNDataItem2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐDataItem(ctx context.Context, sel ast.SelectionSet, v *ent.DataItem) graphql.Marshaler {
@@ -27523,16 +27527,18 @@ func (ec *executionContext) unmarshalOCursor2ᚖgithubᚗcomᚋclientiqᚋclient
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(entgql.Cursor[uuid.UUID])
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	res, err := scalar.UnmarshalCursor(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOCursor2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚋentgqlᚐCursor(ctx context.Context, sel ast.SelectionSet, v *entgql.Cursor[uuid.UUID]) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := scalar.MarshalCursor(*v)
+	return res
 }
 
 func (ec *executionContext) marshalODataItem2ᚖgithubᚗcomᚋclientiqᚋclientiqᚋentᚐDataItem(ctx context.Context, sel ast.SelectionSet, v *ent.DataItem) graphql.Marshaler {

@@ -11,6 +11,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 
+	"github.com/clientiq/clientiq/ent/entgql"
 	"github.com/clientiq/clientiq/internal/apperr"
 )
 
@@ -53,4 +54,18 @@ func UnmarshalUUID(v any) (uuid.UUID, error) {
 		return uuid.Nil, apperr.Validation("invalid id: expected a UUID", map[string][]string{"id": {"must be a UUID"}})
 	}
 	return u, nil
+}
+
+// MarshalCursor writes a page cursor (entgql's encoding).
+func MarshalCursor(c entgql.Cursor[uuid.UUID]) graphql.Marshaler { return c }
+
+// UnmarshalCursor reads an after or before argument; one this API did not
+// hand out (entgql cannot decode it) is a VALIDATION_ERROR, not INTERNAL.
+func UnmarshalCursor(v any) (entgql.Cursor[uuid.UUID], error) {
+	var c entgql.Cursor[uuid.UUID]
+	if err := c.UnmarshalGQL(v); err != nil {
+		return c, apperr.Validation("invalid cursor: pass a cursor from a page's pageInfo or edges",
+			map[string][]string{"cursor": {"is not a cursor this API returned"}})
+	}
+	return c, nil
 }

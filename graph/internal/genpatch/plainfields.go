@@ -79,6 +79,7 @@ var nullWhen = map[string]string{
 	"graphql.MarshalInt64":   "",
 	"graphql.MarshalUUID":    "%s != uuid.Nil",
 	"scalar.MarshalUUID":     "%s != uuid.Nil",
+	"scalar.MarshalCursor":   "",
 	"graphql.MarshalTime":    "!%s.IsZero()",
 }
 
