@@ -42,3 +42,27 @@ func TestMarshalSliceInOrderKeepsOrderIndexesAndPanicHandling(t *testing.T) {
 		return nil
 	}))
 }
+
+// Not parallel: testing.AllocsPerRun refuses to run beside parallel tests.
+func TestMarshalSliceInOrderAllocatesOneContextPerElement(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	ctx := graphql.WithFieldContext(context.Background(), &graphql.FieldContext{})
+	const n = 20
+	indexes := make([]int, n)
+	allocs := testing.AllocsPerRun(100, func() {
+		marshalSliceInOrder(ctx, n, 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+			fc := graphql.GetFieldContext(ctx)
+			indexes[i] = *fc.Index
+			return graphql.Null
+		})
+	})
+	for i, got := range indexes {
+		require.Equal(t, i, got, "each element has its own index")
+	}
+	// The result, the field contexts, the indexes, then one context value
+	// per element (gqlgen's WithFieldContext); not three per element.
+	t.Logf("allocations for %d elements: %v", n, allocs)
+	require.LessOrEqual(t, allocs, float64(n+3))
+}
