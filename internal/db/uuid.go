@@ -117,6 +117,7 @@ func AfterConnect(next func(context.Context, *pgx.Conn) error) func(context.Cont
 	return func(ctx context.Context, conn *pgx.Conn) error {
 		encodeUUIDsNatively(conn)
 		scanUUIDsNatively(conn.TypeMap())
+		scanTimestamptzNatively(conn.TypeMap())
 		if next != nil {
 			return next(ctx, conn)
 		}
