@@ -158,11 +158,10 @@ func WithTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) 
 }
 
 // txContextErr names the context as the cause when ctx has ended and err
-// does not say so already: a transaction whose connection pgx closed
-// because the context ended mid-statement answers later calls with
-// sql.ErrTxDone (Driver maps pgx.ErrTxClosed to it) or a closed-connection
-// error, which read like a bug or a broken connection rather than a
-// cancellation or timeout.
+// does not say so already: a statement or commit after a cancellation can
+// answer sql.ErrTxDone (Driver maps pgx.ErrTxClosed to it) or a
+// closed-connection error, which read like a bug or a broken connection
+// rather than a cancellation or timeout.
 func txContextErr(ctx context.Context, err error) error {
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("%w: %w", cerr, err)

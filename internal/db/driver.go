@@ -131,11 +131,7 @@ func (t *driverTx) Tx(context.Context) (dialect.Tx, error) {
 // context ended, or the connection broke) leaves nothing behind: pgxpool
 // destroys a connection it gets back inside a transaction.
 func (t *driverTx) Commit() error {
-	err := t.tx.Commit(t.ctx)
-	if errors.Is(err, pgx.ErrTxClosed) {
-		return sql.ErrTxDone
-	}
-	return err
+	return txErr(t.tx.Commit(t.ctx))
 }
 
 // Rollback rolls back, also when the transaction's context has ended (up
@@ -143,7 +139,12 @@ func (t *driverTx) Commit() error {
 func (t *driverTx) Rollback() error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), 5*time.Second)
 	defer cancel()
-	err := t.tx.Rollback(ctx)
+	return txErr(t.tx.Rollback(ctx))
+}
+
+// txErr answers a statement, commit or rollback on a transaction already
+// ended with database/sql's sql.ErrTxDone, as ent's callers expect.
+func txErr(err error) error {
 	if errors.Is(err, pgx.ErrTxClosed) {
 		return sql.ErrTxDone
 	}
@@ -164,11 +165,11 @@ func execOn(ctx context.Context, q querier, query string, args, v any) error {
 	switch v := v.(type) {
 	case nil:
 		_, err := q.Exec(ctx, query, argv...)
-		return err
+		return txErr(err)
 	case *sql.Result:
 		tag, err := q.Exec(ctx, query, argv...)
 		if err != nil {
-			return err
+			return txErr(err)
 		}
 		*v = result(tag.RowsAffected())
 		return nil
@@ -188,17 +189,20 @@ func queryOn(ctx context.Context, q querier, query string, args, v any) error {
 	}
 	r, err := q.Query(ctx, query, argv...)
 	if err != nil {
-		return err
+		return txErr(err)
 	}
 	if len(r.FieldDescriptions()) == 0 {
 		// No row description: the statement failed before one came (pgx
 		// keeps that error, a cancellation say, until the rows close), or
 		// it returns no rows at all. ent would read the first as a result
-		// of zero columns.
+		// of zero columns. Closed rows give their connection back, so
+		// nothing may read them after this.
 		r.Close()
 		if err := r.Err(); err != nil {
-			return err
+			return txErr(err)
 		}
+		*vr = entsql.Rows{ColumnScanner: noRows{}}
+		return nil
 	}
 	*vr = entsql.Rows{ColumnScanner: &rows{Rows: r}}
 	return nil
@@ -233,6 +237,17 @@ func (r *rows) ColumnTypes() ([]*sql.ColumnType, error) {
 
 // NextResultSet: a query has one result set.
 func (r *rows) NextResultSet() bool { return false }
+
+// noRows is the result of a statement that returns no columns.
+type noRows struct{}
+
+func (noRows) Close() error                            { return nil }
+func (noRows) Columns() ([]string, error)              { return []string{}, nil }
+func (noRows) ColumnTypes() ([]*sql.ColumnType, error) { return nil, nil }
+func (noRows) Err() error                              { return nil }
+func (noRows) Next() bool                              { return false }
+func (noRows) NextResultSet() bool                     { return false }
+func (noRows) Scan(...any) error                       { return errors.New("db: the statement returned no columns") }
 
 // result is an Exec's sql.Result.
 type result int64

@@ -126,6 +126,10 @@ func TestDriverTransactions(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, tx.Commit())
 		require.ErrorIs(t, tx.Commit(), sql.ErrTxDone, "a second commit")
+		_, err = tx.Project.Query().Count(f.ctxB)
+		require.ErrorIs(t, err, sql.ErrTxDone, "a statement after the commit")
+		_, err = tx.ExecContext(f.ctxB, "SELECT 1")
+		require.ErrorIs(t, err, sql.ErrTxDone, "a raw one too")
 
 		tx, err = c.Tx(f.ctxB)
 		require.NoError(t, err)
@@ -186,4 +190,23 @@ func TestDriverRollsBackAfterTheContextEnded(t *testing.T) {
 	n, err := c.Project.Query().Count(f.ctxA)
 	require.NoError(t, err)
 	require.Zero(t, n)
+}
+
+func TestDriverStatementWithoutColumnsReleasesItsConnection(t *testing.T) {
+	t.Parallel()
+	f := newClientsFixture(t)
+	_, pool := smallClients(t, f.db.URL) // one connection
+	drv := db.NewDriver(pool)
+	ctx := context.Background()
+
+	var rows entsql.Rows
+	require.NoError(t, drv.Query(ctx, "DO $$ BEGIN END $$", []any{}, &rows))
+	cols, err := rows.Columns()
+	require.NoError(t, err)
+	require.Empty(t, cols)
+	require.False(t, rows.Next())
+	require.NoError(t, rows.Err())
+	require.NoError(t, rows.Close())
+	require.Zero(t, pool.Stat().AcquiredConns(), "the connection went back at once")
+	require.Equal(t, "1", queryString(t, ctx, drv, "SELECT '1'"))
 }

@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	entsql "entgo.io/ent/dialect/sql"
@@ -60,10 +59,9 @@ func (scanUUIDPlan) Scan(src []byte, target any) error {
 	}
 	switch t := target.(type) {
 	case *uuid.UUID:
-		if src == nil {
-			return errors.New("db: cannot scan NULL into a uuid.UUID")
+		if src != nil { // NULL leaves it as it was, as uuid.UUID.Scan does
+			*t = uuid.UUID(src)
 		}
-		*t = uuid.UUID(src)
 		return nil
 	case *entsql.NullScanner:
 		u, ok := t.S.(*uuid.UUID)

@@ -57,7 +57,8 @@ func TestUUIDColumnsScanWithoutTheirStringForm(t *testing.T) {
 	require.NoError(t, m.Scan(pgtype.UUIDOID, pgtype.BinaryFormatCode, nil, null))
 	require.False(t, null.Valid, "NULL")
 
-	require.Error(t, m.Scan(pgtype.UUIDOID, pgtype.BinaryFormatCode, nil, &got), "NULL into a uuid.UUID")
+	require.NoError(t, m.Scan(pgtype.UUIDOID, pgtype.BinaryFormatCode, nil, &got), "NULL into a uuid.UUID, as uuid.UUID.Scan")
+	require.Equal(t, u, got, "left as it was")
 	require.Error(t, m.Scan(pgtype.UUIDOID, pgtype.BinaryFormatCode, src[:15], &got), "15 bytes")
 
 	// Other targets keep pgx's plans: text, and a string.

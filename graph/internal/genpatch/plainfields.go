@@ -151,8 +151,9 @@ func plainObjectFields(src string) (string, int) {
 	out := plainObjectField.ReplaceAllStringFunc(src, func(fn string) string {
 		m := plainObjectField.FindStringSubmatch(fn)
 		fieldContext, goField, vType, marshal := m[3], m[4], m[5], m[6]
-		if !strings.Contains(fieldContextBody(src, strings.TrimPrefix(fieldContext, "ec.")), "\t\tChild: func(") {
-			return fn // a scalar: plainFields' business
+		body := fieldContextBody(src, strings.TrimPrefix(fieldContext, "ec."))
+		if !strings.Contains(body, "\t\tChild: func(") || strings.Contains(body, "fc.Args") {
+			return fn // a scalar (plainFields' business), or arguments to parse: ResolveField reports their errors
 		}
 		head, rest, _ := strings.Cut(fn, "\n")
 		cond := "v := obj." + goField + "; v != nil"

@@ -107,7 +107,12 @@ func TestPlainObjectFieldsKeepTheFieldContextAndSkipTheRest(t *testing.T) {
 	// marshaler is unknown) and a method.
 	money := field("Project", "money", "ent.Project", "obj.Money", "decimal.Decimal", "marshalNDecimal2decimalᚐDecimal")
 	owner := nullable(field("Project", "owner", "ent.Project", "obj.Owner()", "*ent.User", "marshalOUser2ᚖentᚐUser"))
-	src := node + edges + pageInfo + money + owner +
+	// And a field whose context parses arguments: ResolveField reports
+	// their errors.
+	withArgs := nullable(field("Project", "items", "ent.Project", "obj.Items", "*ent.ItemConnection", "marshalOItemConnection2ᚖentᚐItemConnection"))
+	argsContext := strings.Replace(fieldContext("Project", "items", true), "\treturn fc, nil\n",
+		"\tif fc.Args, err = ec.field_Project_items_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {\n\t\treturn fc, err\n\t}\n\treturn fc, nil\n", 1)
+	src := node + edges + pageInfo + money + owner + withArgs + argsContext +
 		fieldContext("ProjectEdge", "node", true) + fieldContext("ProjectConnection", "edges", true) +
 		fieldContext("ProjectConnection", "pageInfo", true) + fieldContext("Project", "money", false) +
 		fieldContext("Project", "owner", true)
@@ -124,5 +129,6 @@ func TestPlainObjectFieldsKeepTheFieldContextAndSkipTheRest(t *testing.T) {
 	require.Contains(t, got, "\tif v := obj.PageInfo; true { // genpatch: plain object field\n", "a struct value is never nil")
 	require.Contains(t, got, money)
 	require.Contains(t, got, owner)
-	require.Equal(t, 5, strings.Count(got, "graphql.ResolveField("), "every patched field keeps gqlgen's path behind it")
+	require.Contains(t, got, withArgs)
+	require.Equal(t, 6, strings.Count(got, "graphql.ResolveField("), "every patched field keeps gqlgen's path behind it")
 }
