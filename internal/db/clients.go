@@ -2,12 +2,14 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
 
 	"entgo.io/ent/dialect"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/clientiq/clientiq/ent"
@@ -158,12 +160,14 @@ func WithTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) 
 }
 
 // txContextErr names the context as the cause when ctx has ended and err
-// does not say so already: a statement or commit after a cancellation can
-// answer sql.ErrTxDone (Driver maps pgx.ErrTxClosed to it) or a
-// closed-connection error, which read like a bug or a broken connection
-// rather than a cancellation or timeout.
+// is one of the errors a transaction answers for that reason without
+// saying so, which read like a bug or a broken connection rather than a
+// cancellation or timeout: sql.ErrTxDone (Driver maps pgx.ErrTxClosed to
+// it), and a statement refused before it was sent because pgx closed the
+// connection when the context ended mid-statement (pgconn.SafeToRetry).
+// Any other error (a constraint violation, say) is left as it is.
 func txContextErr(ctx context.Context, err error) error {
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) && (errors.Is(err, sql.ErrTxDone) || pgconn.SafeToRetry(err)) {
 		return fmt.Errorf("%w: %w", cerr, err)
 	}
 	return err
