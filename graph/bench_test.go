@@ -48,11 +48,19 @@ func BenchmarkGraphQLList(b *testing.B) {
 // who may read projects (what the tenant and auth middlewares would put
 // there).
 func newListHandler(tb testing.TB) (http.Handler, context.Context) {
+	d, tenants, tn := newProjectsTenant(tb, 100, nil)
+	h := NewHandler(Config{Clients: db.NewClients(d.Pool), Tenants: tenants, Logger: slog.New(slog.DiscardHandler), Version: "bench", Cache: cache.NewMemory(0)})
+	viewer := &tenancy.Viewer{UserID: uuid.New(), MemberID: uuid.New(), Roles: []string{"viewer"},
+		Permissions: rbac.NewSet([]rbac.Permission{rbac.ProjectsRead}), SessionID: uuid.New()}
+	return h, tenancy.WithViewer(tenancy.WithTenant(context.Background(), &tn.Tenant), viewer)
+}
+
+// newProjectsTenant is a fresh database with one tenant holding n
+// projects ("project 1" the newest), owned by owner when it is not nil.
+func newProjectsTenant(tb testing.TB, n int, owner *uuid.UUID) (*dbtest.DB, *tenant.Service, *tenant.Tenant) {
 	ctx := context.Background()
 	d := dbtest.New(tb)
-	logger := slog.New(slog.DiscardHandler)
-	store := cache.NewMemory(0)
-	tenants, err := tenant.NewService(tenant.Config{Pool: d.Pool, Cache: store, Logger: logger, BaseDomain: "bench.test"})
+	tenants, err := tenant.NewService(tenant.Config{Pool: d.Pool, Cache: cache.NewMemory(0), Logger: slog.New(slog.DiscardHandler), BaseDomain: "bench.test"})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -60,12 +68,9 @@ func newListHandler(tb testing.TB) (http.Handler, context.Context) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := d.Pool.Exec(ctx, `INSERT INTO `+db.QuoteIdent(tn.Schema)+`.projects (id, name, description, status, created_at, updated_at)
-		SELECT gen_random_uuid(), 'project ' || g, '', 'active', now() - g * interval '1 second', now() FROM generate_series(1, 100) g`); err != nil {
+	if _, err := d.Pool.Exec(ctx, `INSERT INTO `+db.QuoteIdent(tn.Schema)+`.projects (id, name, description, status, created_at, updated_at, owner_id)
+		SELECT gen_random_uuid(), 'project ' || g, '', 'active', now() - g * interval '1 second', now(), $2 FROM generate_series(1, $1::int) g`, n, owner); err != nil {
 		tb.Fatal(err)
 	}
-	h := NewHandler(Config{Clients: db.NewClients(d.Pool), Tenants: tenants, Logger: logger, Version: "bench", Cache: store})
-	viewer := &tenancy.Viewer{UserID: uuid.New(), MemberID: uuid.New(), Roles: []string{"viewer"},
-		Permissions: rbac.NewSet([]rbac.Permission{rbac.ProjectsRead}), SessionID: uuid.New()}
-	return h, tenancy.WithViewer(tenancy.WithTenant(ctx, &tn.Tenant), viewer)
+	return d, tenants, tn
 }
