@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/clientiq/clientiq/internal/apperr"
+	"github.com/clientiq/clientiq/internal/rbac"
 	"github.com/clientiq/clientiq/internal/tenancy"
 	"github.com/clientiq/clientiq/internal/tenant"
 )
@@ -23,6 +24,18 @@ func tenantResource(t *tenant.Tenant) Resource {
 		"slug": t.Slug, "name": t.Name, "status": t.Status, "domains": domains,
 		"deletion_requested_at": optTimestamp(t.DeletionRequestedAt), "created_at": timestamp(t.CreatedAt),
 	}, Relationships: map[string]any{}}
+}
+
+// requires runs next only for a viewer holding p in the request's tenant,
+// before next reads the body.
+func (h *handlers) requires(p rbac.Permission, next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if _, err := tenancy.RequirePermission(r.Context(), p); err != nil {
+			WriteError(w, r, h.logger, err)
+			return
+		}
+		next(w, r)
+	}
 }
 
 // staffOnly runs next only for platform staff on the platform host.
