@@ -20,6 +20,7 @@ import (
 	"github.com/clientiq/clientiq/ent/dataitem"
 	"github.com/clientiq/clientiq/ent/demorequest"
 	"github.com/clientiq/clientiq/ent/domain"
+	"github.com/clientiq/clientiq/ent/emailsecret"
 	"github.com/clientiq/clientiq/ent/invitation"
 	"github.com/clientiq/clientiq/ent/invoice"
 	"github.com/clientiq/clientiq/ent/invoiceline"
@@ -55,6 +56,8 @@ type Client struct {
 	DemoRequest *DemoRequestClient
 	// Domain is the client for interacting with the Domain builders.
 	Domain *DomainClient
+	// EmailSecret is the client for interacting with the EmailSecret builders.
+	EmailSecret *EmailSecretClient
 	// Invitation is the client for interacting with the Invitation builders.
 	Invitation *InvitationClient
 	// Invoice is the client for interacting with the Invoice builders.
@@ -102,6 +105,7 @@ func (c *Client) init() {
 	c.DataItem = NewDataItemClient(c.config)
 	c.DemoRequest = NewDemoRequestClient(c.config)
 	c.Domain = NewDomainClient(c.config)
+	c.EmailSecret = NewEmailSecretClient(c.config)
 	c.Invitation = NewInvitationClient(c.config)
 	c.Invoice = NewInvoiceClient(c.config)
 	c.InvoiceLine = NewInvoiceLineClient(c.config)
@@ -218,6 +222,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		DataItem:      NewDataItemClient(cfg),
 		DemoRequest:   NewDemoRequestClient(cfg),
 		Domain:        NewDomainClient(cfg),
+		EmailSecret:   NewEmailSecretClient(cfg),
 		Invitation:    NewInvitationClient(cfg),
 		Invoice:       NewInvoiceClient(cfg),
 		InvoiceLine:   NewInvoiceLineClient(cfg),
@@ -257,6 +262,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		DataItem:      NewDataItemClient(cfg),
 		DemoRequest:   NewDemoRequestClient(cfg),
 		Domain:        NewDomainClient(cfg),
+		EmailSecret:   NewEmailSecretClient(cfg),
 		Invitation:    NewInvitationClient(cfg),
 		Invoice:       NewInvoiceClient(cfg),
 		InvoiceLine:   NewInvoiceLineClient(cfg),
@@ -302,10 +308,10 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.AuditEvent, c.DataItem, c.DemoRequest, c.Domain, c.Invitation, c.Invoice,
-		c.InvoiceLine, c.Member, c.Payment, c.Plan, c.Project, c.RefreshToken, c.Role,
-		c.SandboxCharge, c.SchemaVersion, c.Subscription, c.Tenant, c.User,
-		c.UserToken, c.WebhookEvent,
+		c.AuditEvent, c.DataItem, c.DemoRequest, c.Domain, c.EmailSecret, c.Invitation,
+		c.Invoice, c.InvoiceLine, c.Member, c.Payment, c.Plan, c.Project,
+		c.RefreshToken, c.Role, c.SandboxCharge, c.SchemaVersion, c.Subscription,
+		c.Tenant, c.User, c.UserToken, c.WebhookEvent,
 	} {
 		n.Use(hooks...)
 	}
@@ -315,10 +321,10 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.AuditEvent, c.DataItem, c.DemoRequest, c.Domain, c.Invitation, c.Invoice,
-		c.InvoiceLine, c.Member, c.Payment, c.Plan, c.Project, c.RefreshToken, c.Role,
-		c.SandboxCharge, c.SchemaVersion, c.Subscription, c.Tenant, c.User,
-		c.UserToken, c.WebhookEvent,
+		c.AuditEvent, c.DataItem, c.DemoRequest, c.Domain, c.EmailSecret, c.Invitation,
+		c.Invoice, c.InvoiceLine, c.Member, c.Payment, c.Plan, c.Project,
+		c.RefreshToken, c.Role, c.SandboxCharge, c.SchemaVersion, c.Subscription,
+		c.Tenant, c.User, c.UserToken, c.WebhookEvent,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -335,6 +341,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.DemoRequest.mutate(ctx, m)
 	case *DomainMutation:
 		return c.Domain.mutate(ctx, m)
+	case *EmailSecretMutation:
+		return c.EmailSecret.mutate(ctx, m)
 	case *InvitationMutation:
 		return c.Invitation.mutate(ctx, m)
 	case *InvoiceMutation:
@@ -939,6 +947,139 @@ func (c *DomainClient) mutate(ctx context.Context, m *DomainMutation) (Value, er
 		return (&DomainDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Domain mutation op: %q", m.Op())
+	}
+}
+
+// EmailSecretClient is a client for the EmailSecret schema.
+type EmailSecretClient struct {
+	config
+}
+
+// NewEmailSecretClient returns a client for the EmailSecret from the given config.
+func NewEmailSecretClient(c config) *EmailSecretClient {
+	return &EmailSecretClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `emailsecret.Hooks(f(g(h())))`.
+func (c *EmailSecretClient) Use(hooks ...Hook) {
+	c.hooks.EmailSecret = append(c.hooks.EmailSecret, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `emailsecret.Intercept(f(g(h())))`.
+func (c *EmailSecretClient) Intercept(interceptors ...Interceptor) {
+	c.inters.EmailSecret = append(c.inters.EmailSecret, interceptors...)
+}
+
+// Create returns a builder for creating a EmailSecret entity.
+func (c *EmailSecretClient) Create() *EmailSecretCreate {
+	mutation := newEmailSecretMutation(c.config, OpCreate)
+	return &EmailSecretCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of EmailSecret entities.
+func (c *EmailSecretClient) CreateBulk(builders ...*EmailSecretCreate) *EmailSecretCreateBulk {
+	return &EmailSecretCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *EmailSecretClient) MapCreateBulk(slice any, setFunc func(*EmailSecretCreate, int)) *EmailSecretCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &EmailSecretCreateBulk{err: fmt.Errorf("calling to EmailSecretClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*EmailSecretCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &EmailSecretCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for EmailSecret.
+func (c *EmailSecretClient) Update() *EmailSecretUpdate {
+	mutation := newEmailSecretMutation(c.config, OpUpdate)
+	return &EmailSecretUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *EmailSecretClient) UpdateOne(_m *EmailSecret) *EmailSecretUpdateOne {
+	mutation := newEmailSecretMutation(c.config, OpUpdateOne, withEmailSecret(_m))
+	return &EmailSecretUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *EmailSecretClient) UpdateOneID(id uuid.UUID) *EmailSecretUpdateOne {
+	mutation := newEmailSecretMutation(c.config, OpUpdateOne, withEmailSecretID(id))
+	return &EmailSecretUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for EmailSecret.
+func (c *EmailSecretClient) Delete() *EmailSecretDelete {
+	mutation := newEmailSecretMutation(c.config, OpDelete)
+	return &EmailSecretDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *EmailSecretClient) DeleteOne(_m *EmailSecret) *EmailSecretDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *EmailSecretClient) DeleteOneID(id uuid.UUID) *EmailSecretDeleteOne {
+	builder := c.Delete().Where(emailsecret.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &EmailSecretDeleteOne{builder}
+}
+
+// Query returns a query builder for EmailSecret.
+func (c *EmailSecretClient) Query() *EmailSecretQuery {
+	return &EmailSecretQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeEmailSecret},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a EmailSecret entity by its id.
+func (c *EmailSecretClient) Get(ctx context.Context, id uuid.UUID) (*EmailSecret, error) {
+	return c.Query().Where(emailsecret.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *EmailSecretClient) GetX(ctx context.Context, id uuid.UUID) *EmailSecret {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *EmailSecretClient) Hooks() []Hook {
+	return c.hooks.EmailSecret
+}
+
+// Interceptors returns the client interceptors.
+func (c *EmailSecretClient) Interceptors() []Interceptor {
+	return c.inters.EmailSecret
+}
+
+func (c *EmailSecretClient) mutate(ctx context.Context, m *EmailSecretMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&EmailSecretCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&EmailSecretUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&EmailSecretUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&EmailSecretDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown EmailSecret mutation op: %q", m.Op())
 	}
 }
 
@@ -3263,13 +3404,13 @@ func (c *WebhookEventClient) mutate(ctx context.Context, m *WebhookEventMutation
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		AuditEvent, DataItem, DemoRequest, Domain, Invitation, Invoice, InvoiceLine,
-		Member, Payment, Plan, Project, RefreshToken, Role, SandboxCharge,
+		AuditEvent, DataItem, DemoRequest, Domain, EmailSecret, Invitation, Invoice,
+		InvoiceLine, Member, Payment, Plan, Project, RefreshToken, Role, SandboxCharge,
 		SchemaVersion, Subscription, Tenant, User, UserToken, WebhookEvent []ent.Hook
 	}
 	inters struct {
-		AuditEvent, DataItem, DemoRequest, Domain, Invitation, Invoice, InvoiceLine,
-		Member, Payment, Plan, Project, RefreshToken, Role, SandboxCharge,
+		AuditEvent, DataItem, DemoRequest, Domain, EmailSecret, Invitation, Invoice,
+		InvoiceLine, Member, Payment, Plan, Project, RefreshToken, Role, SandboxCharge,
 		SchemaVersion, Subscription, Tenant, User, UserToken,
 		WebhookEvent []ent.Interceptor
 	}

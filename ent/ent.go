@@ -16,6 +16,7 @@ import (
 	"github.com/clientiq/clientiq/ent/dataitem"
 	"github.com/clientiq/clientiq/ent/demorequest"
 	"github.com/clientiq/clientiq/ent/domain"
+	"github.com/clientiq/clientiq/ent/emailsecret"
 	"github.com/clientiq/clientiq/ent/invitation"
 	"github.com/clientiq/clientiq/ent/invoice"
 	"github.com/clientiq/clientiq/ent/invoiceline"
@@ -96,6 +97,7 @@ func checkColumn(t, c string) error {
 			dataitem.Table:      dataitem.ValidColumn,
 			demorequest.Table:   demorequest.ValidColumn,
 			domain.Table:        domain.ValidColumn,
+			emailsecret.Table:   emailsecret.ValidColumn,
 			invitation.Table:    invitation.ValidColumn,
 			invoice.Table:       invoice.ValidColumn,
 			invoiceline.Table:   invoiceline.ValidColumn,

@@ -9,6 +9,7 @@ import (
 	"github.com/clientiq/clientiq/ent/dataitem"
 	"github.com/clientiq/clientiq/ent/demorequest"
 	"github.com/clientiq/clientiq/ent/domain"
+	"github.com/clientiq/clientiq/ent/emailsecret"
 	"github.com/clientiq/clientiq/ent/invitation"
 	"github.com/clientiq/clientiq/ent/invoice"
 	"github.com/clientiq/clientiq/ent/invoiceline"
@@ -254,6 +255,12 @@ func init() {
 	domainDescID := domainMixinFields0[0].Descriptor()
 	// domain.DefaultID holds the default value on creation for the id field.
 	domain.DefaultID = domainDescID.Default.(func() uuid.UUID)
+	emailsecretFields := schema.EmailSecret{}.Fields()
+	_ = emailsecretFields
+	// emailsecretDescCreatedAt is the schema descriptor for created_at field.
+	emailsecretDescCreatedAt := emailsecretFields[2].Descriptor()
+	// emailsecret.DefaultCreatedAt holds the default value on creation for the created_at field.
+	emailsecret.DefaultCreatedAt = emailsecretDescCreatedAt.Default.(func() time.Time)
 	invitationFields := schema.Invitation{}.Fields()
 	_ = invitationFields
 	// invitationDescEmail is the schema descriptor for email field.

@@ -26,6 +26,7 @@ func ScopedSchemaConfig(tenantSchema string) SchemaConfig {
 		DataItem:      tenantSchema,
 		DemoRequest:   "public",
 		Domain:        "public",
+		EmailSecret:   "public",
 		Invitation:    tenantSchema,
 		Invoice:       "public",
 		InvoiceLine:   "public",
@@ -74,6 +75,14 @@ func (c *DemoRequestClient) Bind(v *DemoRequest) *DemoRequest {
 // than c (a batch of statements whose values the caller knows), to c: its
 // edges then query through c and c's schema, as if c had read it.
 func (c *DomainClient) Bind(v *Domain) *Domain {
+	v.config = c.config
+	return v
+}
+
+// Bind attaches v, a EmailSecret built from a row written by other means
+// than c (a batch of statements whose values the caller knows), to c: its
+// edges then query through c and c's schema, as if c had read it.
+func (c *EmailSecretClient) Bind(v *EmailSecret) *EmailSecret {
 	v.config = c.config
 	return v
 }

@@ -22,6 +22,8 @@ type Tx struct {
 	DemoRequest *DemoRequestClient
 	// Domain is the client for interacting with the Domain builders.
 	Domain *DomainClient
+	// EmailSecret is the client for interacting with the EmailSecret builders.
+	EmailSecret *EmailSecretClient
 	// Invitation is the client for interacting with the Invitation builders.
 	Invitation *InvitationClient
 	// Invoice is the client for interacting with the Invoice builders.
@@ -189,6 +191,7 @@ func (tx *Tx) init() {
 	tx.DataItem = NewDataItemClient(tx.config)
 	tx.DemoRequest = NewDemoRequestClient(tx.config)
 	tx.Domain = NewDomainClient(tx.config)
+	tx.EmailSecret = NewEmailSecretClient(tx.config)
 	tx.Invitation = NewInvitationClient(tx.config)
 	tx.Invoice = NewInvoiceClient(tx.config)
 	tx.InvoiceLine = NewInvoiceLineClient(tx.config)

@@ -149,7 +149,7 @@ func (d *deps) outbox() (*notify.Outbox, error) {
 	if _, port, err := net.SplitHostPort(d.cfg.HTTPAddr); err == nil && d.cfg.IsDevelopment() {
 		base += ":" + port
 	}
-	return notify.NewOutbox(notify.OutboxConfig{Inserter: inserter, BaseURL: base, SalesEmail: d.cfg.SalesEmail})
+	return notify.NewOutbox(notify.OutboxConfig{Inserter: inserter, Pool: d.db.Pool, BaseURL: base, SalesEmail: d.cfg.SalesEmail})
 }
 
 // tenantService builds the tenant service with an insert-only River client
@@ -205,7 +205,7 @@ func (d *deps) workers(svc *tenant.Service) (*river.Workers, error) {
 	if err != nil {
 		return nil, err
 	}
-	mailer, err := mail.NewSendEmailWorker(mail.WorkerConfig{Sender: sender})
+	mailer, err := mail.NewSendEmailWorker(mail.WorkerConfig{Sender: sender, Pool: d.db.Pool, Logger: d.logger})
 	if err != nil {
 		return nil, fmt.Errorf("create email worker: %w", err)
 	}

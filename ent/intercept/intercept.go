@@ -12,6 +12,7 @@ import (
 	"github.com/clientiq/clientiq/ent/dataitem"
 	"github.com/clientiq/clientiq/ent/demorequest"
 	"github.com/clientiq/clientiq/ent/domain"
+	"github.com/clientiq/clientiq/ent/emailsecret"
 	"github.com/clientiq/clientiq/ent/invitation"
 	"github.com/clientiq/clientiq/ent/invoice"
 	"github.com/clientiq/clientiq/ent/invoiceline"
@@ -193,6 +194,33 @@ func (f TraverseDomain) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.DomainQuery", q)
+}
+
+// The EmailSecretFunc type is an adapter to allow the use of ordinary function as a Querier.
+type EmailSecretFunc func(context.Context, *ent.EmailSecretQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f EmailSecretFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.EmailSecretQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.EmailSecretQuery", q)
+}
+
+// The TraverseEmailSecret type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseEmailSecret func(context.Context, *ent.EmailSecretQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseEmailSecret) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseEmailSecret) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.EmailSecretQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.EmailSecretQuery", q)
 }
 
 // The InvitationFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -638,6 +666,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.DemoRequestQuery, predicate.DemoRequest, demorequest.OrderOption]{typ: ent.TypeDemoRequest, tq: q}, nil
 	case *ent.DomainQuery:
 		return &query[*ent.DomainQuery, predicate.Domain, domain.OrderOption]{typ: ent.TypeDomain, tq: q}, nil
+	case *ent.EmailSecretQuery:
+		return &query[*ent.EmailSecretQuery, predicate.EmailSecret, emailsecret.OrderOption]{typ: ent.TypeEmailSecret, tq: q}, nil
 	case *ent.InvitationQuery:
 		return &query[*ent.InvitationQuery, predicate.Invitation, invitation.OrderOption]{typ: ent.TypeInvitation, tq: q}, nil
 	case *ent.InvoiceQuery:

@@ -11,6 +11,7 @@ type SchemaConfig struct {
 	DataItem      string // DataItem table.
 	DemoRequest   string // DemoRequest table.
 	Domain        string // Domain table.
+	EmailSecret   string // EmailSecret table.
 	Invitation    string // Invitation table.
 	Invoice       string // Invoice table.
 	InvoiceLine   string // InvoiceLine table.

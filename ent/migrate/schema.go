@@ -142,6 +142,26 @@ var (
 			},
 		},
 	}
+	// EmailSecretsColumns holds the columns for the "email_secrets" table.
+	EmailSecretsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "data", Type: field.TypeJSON},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "expires_at", Type: field.TypeTime},
+	}
+	// EmailSecretsTable holds the schema information for the "email_secrets" table.
+	EmailSecretsTable = &schema.Table{
+		Name:       "email_secrets",
+		Columns:    EmailSecretsColumns,
+		PrimaryKey: []*schema.Column{EmailSecretsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "emailsecret_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{EmailSecretsColumns[3]},
+			},
+		},
+	}
 	// InvitationsColumns holds the columns for the "invitations" table.
 	InvitationsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -675,6 +695,7 @@ var (
 		DataItemsTable,
 		DemoRequestsTable,
 		DomainsTable,
+		EmailSecretsTable,
 		InvitationsTable,
 		InvoicesTable,
 		InvoiceLinesTable,

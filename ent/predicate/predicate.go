@@ -18,6 +18,9 @@ type DemoRequest func(*sql.Selector)
 // Domain is the predicate function for domain builders.
 type Domain func(*sql.Selector)
 
+// EmailSecret is the predicate function for emailsecret builders.
+type EmailSecret func(*sql.Selector)
+
 // Invitation is the predicate function for invitation builders.
 type Invitation func(*sql.Selector)
 

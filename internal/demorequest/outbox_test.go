@@ -62,7 +62,7 @@ func TestCreateWithTheOutbox(t *testing.T) {
 		return newFixture(t, func(c *demorequest.Config) {
 			ins, err := river.NewClient(riverpgxv5.New(c.Pool), &river.Config{Schema: dbmigrate.RiverSchema, Logger: discard})
 			require.NoError(t, err)
-			outbox, err := notify.NewOutbox(notify.OutboxConfig{Inserter: ins, BaseURL: "https://clientiq.test",
+			outbox, err := notify.NewOutbox(notify.OutboxConfig{Inserter: ins, Pool: c.Pool, BaseURL: "https://clientiq.test",
 				SalesEmail: "sales@clientiq.test"})
 			require.NoError(t, err)
 			c.Notifier = outboxNotifier{outbox: outbox, fail: fail}

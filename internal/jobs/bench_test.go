@@ -90,7 +90,7 @@ func BenchmarkRiverSendEmail(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	worker, err := mail.NewSendEmailWorker(mail.WorkerConfig{Sender: sender})
+	worker, err := mail.NewSendEmailWorker(mail.WorkerConfig{Sender: sender, Pool: d.Pool})
 	if err != nil {
 		b.Fatal(err)
 	}

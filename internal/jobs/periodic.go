@@ -11,6 +11,7 @@ import (
 
 	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/clientiq/clientiq/internal/db"
+	"github.com/clientiq/clientiq/internal/mail"
 	"github.com/clientiq/clientiq/internal/member"
 	"github.com/clientiq/clientiq/internal/tenancy"
 	"github.com/clientiq/clientiq/internal/tenant"
@@ -21,6 +22,8 @@ import (
 // becomes leader (all are idempotent, so the extra run is harmless):
 //   - auth.PurgeTokensArgs (global): delete refresh and one-time tokens
 //     expired, revoked or used more than TokenRetention ago;
+//   - mail.PurgeSecretsArgs (global): delete the links of emails never sent
+//     once their token has expired;
 //   - a fan-out of member.PurgeInvitationsArgs (one tenant job per tenant):
 //     delete invitations expired more than InvitationRetention ago;
 //   - tenant.PurgeSweepArgs (global): enqueue tenant.PurgeArgs for every
@@ -47,6 +50,7 @@ type Maintenance struct {
 // Periodic job IDs of the built-ins, stable across releases.
 const (
 	PeriodicPurgeTokens      = "auth_purge_tokens"
+	PeriodicPurgeMailSecrets = "mail_purge_secrets"
 	PeriodicPurgeInvitations = "member_purge_invitations"
 	PeriodicTenantPurgeSweep = "tenant_purge_sweep"
 )
@@ -73,6 +77,7 @@ func addBuiltins(pool *pgxpool.Pool, workers *river.Workers, cfg Config) ([]*riv
 			river.AddWorkerSafely(workers, auth.NewPurgeTokensWorker(auth.PurgeTokensConfig{
 				Pool: pool, Logger: m.Logger, Retention: m.TokenRetention,
 			})),
+			river.AddWorkerSafely(workers, mail.NewPurgeSecretsWorker(pool, m.Logger, nil)),
 			river.AddWorkerSafely(workers, member.NewPurgeInvitationsWorker(member.PurgeInvitationsConfig{
 				Clients: m.Clients, Logger: m.Logger, Retention: m.InvitationRetention,
 			})),
@@ -85,6 +90,9 @@ func addBuiltins(pool *pgxpool.Pool, workers *river.Workers, cfg Config) ([]*riv
 			river.NewPeriodicJob(river.PeriodicInterval(every),
 				func() (river.JobArgs, *river.InsertOpts) { return auth.PurgeTokensArgs{}, nil },
 				&river.PeriodicJobOpts{ID: PeriodicPurgeTokens, RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(every),
+				func() (river.JobArgs, *river.InsertOpts) { return mail.PurgeSecretsArgs{}, nil },
+				&river.PeriodicJobOpts{ID: PeriodicPurgeMailSecrets, RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(every),
 				func() (river.JobArgs, *river.InsertOpts) { return tenant.PurgeSweepArgs{}, nil },
 				&river.PeriodicJobOpts{ID: PeriodicTenantPurgeSweep, RunOnStart: true}),

@@ -6,11 +6,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
 	"github.com/clientiq/clientiq/internal/db"
 	"github.com/clientiq/clientiq/internal/jobs"
+	"github.com/clientiq/clientiq/internal/mail"
 	"github.com/clientiq/clientiq/internal/member"
 	"github.com/clientiq/clientiq/internal/tenancy"
 	"github.com/clientiq/clientiq/internal/tenant"
@@ -82,6 +84,12 @@ func TestMaintenanceRunsOnStart(t *testing.T) {
 		require.NoError(t, err)
 	}
 
+	// Stored email links: one whose token expired (an email never sent),
+	// one live.
+	expiredLink, liveLink := uuid.New(), uuid.New()
+	require.NoError(t, mail.StoreSecret(ctx, e.db.Pool, expiredLink, map[string]string{"link": "x"}, old))
+	require.NoError(t, mail.StoreSecret(ctx, e.db.Pool, liveLink, map[string]string{"link": "y"}, now.Add(time.Hour)))
+
 	w := jobs.Register()
 	river.AddWorker(w, tenant.NewPurgeWorker(e.tenants))
 	client, err := jobs.NewClient(e.db.Pool, jobs.Config{Logger: discard, Workers: w, TestOnly: true,
@@ -93,8 +101,8 @@ func TestMaintenanceRunsOnStart(t *testing.T) {
 		var n int
 		require.NoError(t, e.db.Pool.QueryRow(ctx, `SELECT count(*) FROM public.river_job
 			WHERE kind = ANY($1) AND state = 'completed'`, []string{"auth_purge_tokens", "tenant_purge_sweep", "tenant_fan_out",
-			"tenant_purge", member.PurgeInvitationsArgs{}.Kind()}).Scan(&n))
-		return n == 4+len(live)
+			"tenant_purge", member.PurgeInvitationsArgs{}.Kind(), mail.PurgeSecretsArgs{}.Kind()}).Scan(&n))
+		return n == 5+len(live)
 	}, 20*time.Second, 100*time.Millisecond, "every maintenance job completes")
 
 	t.Run("expired invitations are purged in each tenant's own schema", func(t *testing.T) {
@@ -112,6 +120,14 @@ func TestMaintenanceRunsOnStart(t *testing.T) {
 		}
 		require.NoError(t, rows.Err())
 		require.ElementsMatch(t, []string{live[0].tn.ID.String(), live[1].tn.ID.String(), live[2].tn.ID.String()}, tenants)
+	})
+
+	t.Run("expired email links are purged, live ones kept", func(t *testing.T) {
+		rows, err := e.db.Pool.Query(ctx, `SELECT id FROM public.email_secrets`)
+		require.NoError(t, err)
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		require.NoError(t, err)
+		require.Equal(t, []uuid.UUID{liveLink}, ids)
 	})
 
 	t.Run("the sweep purged the tenant deleted long ago", func(t *testing.T) {

@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 )
 
@@ -38,6 +41,11 @@ type SendEmailArgs struct {
 	// DedupeKey scopes uniqueness further (a user id, an invoice number);
 	// empty leaves it to Template and To.
 	DedupeKey string `json:"dedupe_key,omitempty" river:"unique"`
+	// SecretRef names the row of public.email_secrets holding the fields
+	// that must not be kept with the job (a link with a token; see
+	// StoreSecret); the worker adds them to Data when it renders. Zero:
+	// none.
+	SecretRef uuid.UUID `json:"secret_ref,omitzero"`
 }
 
 // Kind implements river.JobArgs.
@@ -56,6 +64,12 @@ func (SendEmailArgs) InsertOpts() river.InsertOpts {
 
 // WorkerConfig configures a SendEmailWorker.
 type WorkerConfig struct {
+	// Pool reads the secret part of emails that have one (SecretRef) and
+	// deletes it once they are sent. Required.
+	Pool *pgxpool.Pool
+	// Logger receives what the worker cannot return (a secret it could
+	// not delete after sending). Default: discarded.
+	Logger *slog.Logger
 	// Sender delivers the rendered email: an *SMTPSender, or LogSender when
 	// SMTP_URL is empty. Required.
 	Sender Sender
@@ -72,6 +86,8 @@ type WorkerConfig struct {
 // a mailbox the server refuses) cancels the job.
 type SendEmailWorker struct {
 	river.WorkerDefaults[SendEmailArgs]
+	pool     *pgxpool.Pool
+	logger   *slog.Logger
 	sender   Sender
 	renderer *Renderer
 	timeout  time.Duration
@@ -79,8 +95,12 @@ type SendEmailWorker struct {
 
 // NewSendEmailWorker returns the worker to register with river.AddWorker.
 func NewSendEmailWorker(cfg WorkerConfig) (*SendEmailWorker, error) {
-	if cfg.Sender == nil {
-		return nil, errors.New("new send email worker: Sender is required")
+	if cfg.Sender == nil || cfg.Pool == nil {
+		return nil, errors.New("new send email worker: Sender and Pool are required")
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
 	}
 	r := cfg.Renderer
 	if r == nil {
@@ -93,7 +113,7 @@ func NewSendEmailWorker(cfg WorkerConfig) (*SendEmailWorker, error) {
 	if t, ok := cfg.Sender.(interface{ Timeout() time.Duration }); ok {
 		senderTimeout = t.Timeout()
 	}
-	return &SendEmailWorker{sender: cfg.Sender, renderer: r, timeout: cmp.Or(cfg.Timeout, senderTimeout+5*time.Second)}, nil
+	return &SendEmailWorker{pool: cfg.Pool, logger: logger, sender: cfg.Sender, renderer: r, timeout: cmp.Or(cfg.Timeout, senderTimeout+5*time.Second)}, nil
 }
 
 // Timeout implements river.Worker.
@@ -102,22 +122,52 @@ func (w *SendEmailWorker) Timeout(*river.Job[SendEmailArgs]) time.Duration { ret
 // Work implements river.Worker.
 func (w *SendEmailWorker) Work(ctx context.Context, job *river.Job[SendEmailArgs]) error {
 	a := job.Args
-	out, err := w.renderer.Render(a.Template, a.Locale, a.Data)
+	data := a.Data
+	if a.SecretRef != uuid.Nil {
+		secret, err := openSecret(ctx, w.pool, a.SecretRef)
+		if errors.Is(err, ErrSecretGone) {
+			return river.JobCancel(fmt.Errorf("send email job %d: %w", job.ID, err))
+		}
+		if err != nil {
+			return fmt.Errorf("send email job %d: %w", job.ID, err)
+		}
+		data = withSecret(data, secret)
+	}
+	out, err := w.renderer.Render(a.Template, a.Locale, data)
 	if err != nil {
-		return river.JobCancel(fmt.Errorf("send email job %d: %w", job.ID, err))
+		return w.cancel(ctx, job, err)
 	}
 	err = w.sender.Send(ctx, Message{
 		To: a.To, ToName: a.ToName, Subject: out.Subject, Text: out.Text, HTML: out.HTML,
 		// The same id on every attempt: a duplicate after a crash carries
 		// the Message-ID of the first copy.
 		ID:       "send-email-" + strconv.FormatInt(job.ID, 10),
-		Template: a.Template, Link: a.Data["link"],
+		Template: a.Template, Link: data["link"],
 	})
 	if errors.Is(err, ErrRejected) {
-		return river.JobCancel(fmt.Errorf("send email job %d: %w", job.ID, err))
+		return w.cancel(ctx, job, err)
 	}
 	if err != nil {
 		return fmt.Errorf("send email job %d: %w", job.ID, err)
 	}
+	w.forget(ctx, job)
 	return nil
+}
+
+// cancel ends a job that can never succeed, with its secret.
+func (w *SendEmailWorker) cancel(ctx context.Context, job *river.Job[SendEmailArgs], err error) error {
+	w.forget(ctx, job)
+	return river.JobCancel(fmt.Errorf("send email job %d: %w", job.ID, err))
+}
+
+// forget deletes the job's secret once nothing will read it. A failure is
+// logged, not returned: the email is settled, and PurgeSecrets deletes the
+// row when its token expires.
+func (w *SendEmailWorker) forget(ctx context.Context, job *river.Job[SendEmailArgs]) {
+	if job.Args.SecretRef == uuid.Nil {
+		return
+	}
+	if err := forgetSecret(ctx, w.pool, job.Args.SecretRef); err != nil {
+		w.logger.WarnContext(ctx, "email_secret_not_deleted", slog.Int64("job_id", job.ID), slog.String("error", err.Error()))
+	}
 }

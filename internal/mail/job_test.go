@@ -33,7 +33,7 @@ func (quickRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add
 // startRiver runs a River client working the email queue with sender.
 func startRiver(t *testing.T, pool *pgxpool.Pool, sender mail.Sender) *river.Client[pgx.Tx] {
 	t.Helper()
-	worker, err := mail.NewSendEmailWorker(mail.WorkerConfig{Sender: sender})
+	worker, err := mail.NewSendEmailWorker(mail.WorkerConfig{Sender: sender, Pool: pool})
 	require.NoError(t, err)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, worker)
@@ -191,10 +191,12 @@ func TestSendEmailWorker(t *testing.T) {
 
 func TestSendEmailWorkerTimeoutExceedsTheSMTPTimeout(t *testing.T) {
 	t.Parallel()
-	w, err := mail.NewSendEmailWorker(mail.WorkerConfig{Sender: newSender(t, "smtp://x")})
+	w, err := mail.NewSendEmailWorker(mail.WorkerConfig{Sender: newSender(t, "smtp://x"), Pool: &pgxpool.Pool{}})
 	require.NoError(t, err)
 	require.Equal(t, 10*time.Second, w.Timeout(nil))
 
 	_, err = mail.NewSendEmailWorker(mail.WorkerConfig{})
 	require.ErrorContains(t, err, "Sender")
+	_, err = mail.NewSendEmailWorker(mail.WorkerConfig{Sender: newSender(t, "smtp://x")})
+	require.ErrorContains(t, err, "Pool")
 }

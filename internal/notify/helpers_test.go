@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
@@ -36,7 +38,7 @@ func worker(t *testing.T, pool *pgxpool.Pool, smtpURL string) *river.Client[pgx.
 	t.Helper()
 	sender, err := mail.NewSMTPSender(mail.SMTPConfig{URL: smtpURL, From: "ClientIQ <no-reply@clientiq.test>"})
 	require.NoError(t, err)
-	w, err := mail.NewSendEmailWorker(mail.WorkerConfig{Sender: sender})
+	w, err := mail.NewSendEmailWorker(mail.WorkerConfig{Sender: sender, Pool: pool})
 	require.NoError(t, err)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
@@ -57,10 +59,10 @@ func worker(t *testing.T, pool *pgxpool.Pool, smtpURL string) *river.Client[pgx.
 	return c
 }
 
-func newOutbox(t *testing.T, ins notify.Inserter, mutate func(*notify.OutboxConfig)) *notify.Outbox {
+func newOutbox(t *testing.T, pool *pgxpool.Pool, ins notify.Inserter, mutate func(*notify.OutboxConfig)) *notify.Outbox {
 	t.Helper()
 	cfg := notify.OutboxConfig{
-		Inserter: ins, BaseURL: "https://clientiq.test", SalesEmail: "sales@clientiq.test",
+		Inserter: ins, Pool: pool, BaseURL: "https://clientiq.test", SalesEmail: "sales@clientiq.test",
 		Now: func() time.Time { return time.Date(2030, 1, 2, 3, 4, 0, 0, time.UTC) },
 	}
 	if mutate != nil {
@@ -71,7 +73,9 @@ func newOutbox(t *testing.T, ins notify.Inserter, mutate func(*notify.OutboxConf
 	return o
 }
 
-// emailJobs returns the args of every send_email job, oldest first.
+// emailJobs returns the args of every send_email job, oldest first, with
+// the secret fields a job names (SecretRef) added to its Data as the worker
+// adds them; it fails the test when a job's own args hold a token.
 func emailJobs(t *testing.T, pool *pgxpool.Pool) []mail.SendEmailArgs {
 	t.Helper()
 	rows, err := pool.Query(context.Background(),
@@ -82,6 +86,14 @@ func emailJobs(t *testing.T, pool *pgxpool.Pool) []mail.SendEmailArgs {
 	out := make([]mail.SendEmailArgs, len(raw))
 	for i, b := range raw {
 		require.NoError(t, json.Unmarshal(b, &out[i]))
+		require.NotContains(t, string(b), "token=", "a link with its token is kept with the job")
+		if out[i].SecretRef == uuid.Nil {
+			continue
+		}
+		var secret map[string]string
+		require.NoError(t, pool.QueryRow(context.Background(),
+			`SELECT data FROM public.email_secrets WHERE id = $1`, out[i].SecretRef).Scan(&secret))
+		maps.Copy(out[i].Data, secret)
 	}
 	return out
 }

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -33,6 +35,9 @@ const ResetEmailWindow = 5 * time.Minute
 type OutboxConfig struct {
 	// Inserter enqueues the SendEmail jobs. Required.
 	Inserter Inserter
+	// Pool opens the transaction that keeps an email with a token and its
+	// job together when the caller has none. Required.
+	Pool *pgxpool.Pool
 	// BaseURL is the platform's origin, where password reset and email
 	// verification links point: "https://clientiq.example" or
 	// "http://localhost:8080". Required.
@@ -53,6 +58,7 @@ type OutboxConfig struct {
 // auth.Notifier and member.InviteNotifier.
 type Outbox struct {
 	ins        Inserter
+	pool       *pgxpool.Pool
 	base       *url.URL
 	tenantURL  func(string) string
 	salesEmail string
@@ -66,14 +72,14 @@ var (
 
 // NewOutbox checks cfg and returns an Outbox.
 func NewOutbox(cfg OutboxConfig) (*Outbox, error) {
-	if cfg.Inserter == nil {
-		return nil, errors.New("new outbox: Inserter is required")
+	if cfg.Inserter == nil || cfg.Pool == nil {
+		return nil, errors.New("new outbox: Inserter and Pool are required")
 	}
 	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" || base.Path != "" {
 		return nil, fmt.Errorf("new outbox: BaseURL %q is not an http(s) origin", cfg.BaseURL)
 	}
-	o := &Outbox{ins: cfg.Inserter, base: base, tenantURL: cfg.TenantURL, salesEmail: cfg.SalesEmail, now: cfg.Now}
+	o := &Outbox{ins: cfg.Inserter, pool: cfg.Pool, base: base, tenantURL: cfg.TenantURL, salesEmail: cfg.SalesEmail, now: cfg.Now}
 	if o.now == nil {
 		o.now = time.Now
 	}
@@ -87,40 +93,60 @@ func NewOutbox(cfg OutboxConfig) (*Outbox, error) {
 // ResetEmailWindow: the token of the first one stays valid, so repeated
 // clicks on "forgot password" do not flood the inbox.
 func (o *Outbox) PasswordReset(ctx context.Context, tx pgx.Tx, to auth.Recipient, token string) error {
-	return o.enqueue(ctx, tx, mail.SendEmailArgs{
+	return o.enqueueWithLink(ctx, tx, mail.SendEmailArgs{
 		Template: mail.TemplatePasswordReset, To: to.Email, ToName: to.Name, Locale: to.Locale,
 		DedupeKey: "user:" + to.UserID.String(),
-		Data: map[string]string{
-			"name": to.Name, "link": o.link(o.base.String(), "/reset-password", token),
-			"expires_at": o.expiry(auth.ResetTokenTTL),
-		},
-	}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: ResetEmailWindow}})
+		Data:      map[string]string{"name": to.Name, "expires_at": o.expiry(auth.ResetTokenTTL)},
+	}, o.link(o.base.String(), "/reset-password", token), o.now().Add(auth.ResetTokenTTL),
+		&river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: ResetEmailWindow}})
 }
 
 // EmailVerification implements auth.Notifier.
 func (o *Outbox) EmailVerification(ctx context.Context, tx pgx.Tx, to auth.Recipient, token string) error {
-	return o.enqueue(ctx, tx, mail.SendEmailArgs{
+	return o.enqueueWithLink(ctx, tx, mail.SendEmailArgs{
 		Template: mail.TemplateEmailVerification, To: to.Email, ToName: to.Name, Locale: to.Locale,
-		Data: map[string]string{
-			"name": to.Name, "link": o.link(o.base.String(), "/verify-email", token),
-			"expires_at": o.expiry(auth.VerificationTokenTTL),
-		},
-	}, nil)
+		Data: map[string]string{"name": to.Name, "expires_at": o.expiry(auth.VerificationTokenTTL)},
+	}, o.link(o.base.String(), "/verify-email", token), o.now().Add(auth.VerificationTokenTTL), nil)
 }
 
 // Invitation implements member.InviteNotifier. The invitee has no account
 // yet, so no locale: the email is in the fallback language.
 func (o *Outbox) Invitation(ctx context.Context, tx pgx.Tx, inv member.InvitationEmail) error {
-	return o.enqueue(ctx, tx, mail.SendEmailArgs{
+	return o.enqueueWithLink(ctx, tx, mail.SendEmailArgs{
 		Template: mail.TemplateInvitation, To: inv.To,
 		Data: map[string]string{
 			"tenant_name":  inv.TenantName,
 			"inviter_name": cmp.Or(inv.InviterName, "A colleague"),
 			"role":         inv.Role,
-			"link":         o.link(o.tenantURL(inv.TenantSlug), "/accept-invitation", inv.Token),
 			"expires_at":   formatTime(inv.ExpiresAt),
 		},
-	}, nil)
+	}, o.link(o.tenantURL(inv.TenantSlug), "/accept-invitation", inv.Token), inv.ExpiresAt, nil)
+}
+
+// enqueueWithLink enqueues an email whose link carries a token: the link
+// goes to public.email_secrets (mail.StoreSecret) in the job's transaction
+// (tx, or one of its own), and the job's args only name it, so the token
+// is not kept with the job after the email is sent. A job River skips as a
+// duplicate stores nothing.
+func (o *Outbox) enqueueWithLink(ctx context.Context, tx pgx.Tx, args mail.SendEmailArgs, link string,
+	expires time.Time, opts *river.InsertOpts) error {
+	if tx == nil {
+		return pgx.BeginFunc(ctx, o.pool, func(tx pgx.Tx) error {
+			return o.enqueueWithLink(ctx, tx, args, link, expires, opts)
+		})
+	}
+	args.SecretRef = uuid.New()
+	res, err := o.ins.InsertTx(ctx, tx, args, opts)
+	if err != nil {
+		return fmt.Errorf("enqueue %s email: %w", args.Template, err)
+	}
+	if res.UniqueSkippedAsDuplicate {
+		return nil
+	}
+	if err := mail.StoreSecret(ctx, tx, args.SecretRef, map[string]string{"link": link}, expires); err != nil {
+		return fmt.Errorf("enqueue %s email: %w", args.Template, err)
+	}
+	return nil
 }
 
 // enqueue inserts args in tx, or on its own when tx is nil.

@@ -29,7 +29,7 @@ func TestOutboxDeliversThroughRiverAndSMTP(t *testing.T) {
 	t.Run("a committed password reset is mailed once with its link", func(t *testing.T) {
 		t.Parallel()
 		db, mp := dbtest.New(t), mailtest.Start(t)
-		outbox := newOutbox(t, worker(t, db.Pool, mp.SMTPURL()), nil)
+		outbox := newOutbox(t, db.Pool, worker(t, db.Pool, mp.SMTPURL()), nil)
 		token := "tok_" + uuid.NewString()
 
 		require.NoError(t, pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
@@ -44,12 +44,20 @@ func TestOutboxDeliversThroughRiverAndSMTP(t *testing.T) {
 		require.Contains(t, m.Text, "https://clientiq.test/reset-password?token="+token)
 		require.Contains(t, m.HTML, "/reset-password?token="+token)
 		require.Len(t, mp.Messages(), 1)
+		var args string
+		require.NoError(t, db.Pool.QueryRow(ctx, `SELECT args::text FROM public.river_job`).Scan(&args))
+		require.NotContains(t, args, token, "the job's args never held the token")
+		require.Eventually(t, func() bool {
+			var n int
+			require.NoError(t, db.Pool.QueryRow(ctx, `SELECT count(*) FROM public.email_secrets`).Scan(&n))
+			return n == 0
+		}, 10*time.Second, 20*time.Millisecond, "the stored link is deleted once the email is sent")
 	})
 
 	t.Run("a rolled-back password reset leaves no job and sends nothing", func(t *testing.T) {
 		t.Parallel()
 		db, mp := dbtest.New(t), mailtest.Start(t)
-		outbox := newOutbox(t, worker(t, db.Pool, mp.SMTPURL()), nil)
+		outbox := newOutbox(t, db.Pool, worker(t, db.Pool, mp.SMTPURL()), nil)
 
 		errRollback := errors.New("signup failed later")
 		err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
@@ -58,6 +66,9 @@ func TestOutboxDeliversThroughRiverAndSMTP(t *testing.T) {
 		})
 		require.ErrorIs(t, err, errRollback)
 		require.Zero(t, jobCount(t, db.Pool), "no row in public.river_job")
+		var secrets int
+		require.NoError(t, db.Pool.QueryRow(ctx, `SELECT count(*) FROM public.email_secrets`).Scan(&secrets))
+		require.Zero(t, secrets, "nor in public.email_secrets")
 
 		// A later email is delivered; had the rolled-back one existed, it
 		// would have been worked first or alongside.
@@ -74,7 +85,7 @@ func TestOutboxDeliversThroughRiverAndSMTP(t *testing.T) {
 	t.Run("a hundred reset requests in the window make one job and one email", func(t *testing.T) {
 		t.Parallel()
 		db, mp := dbtest.New(t), mailtest.Start(t)
-		outbox := newOutbox(t, worker(t, db.Pool, mp.SMTPURL()), nil)
+		outbox := newOutbox(t, db.Pool, worker(t, db.Pool, mp.SMTPURL()), nil)
 		avoidWindowEdge(t)
 
 		var wg sync.WaitGroup
@@ -99,6 +110,11 @@ func TestOutboxDeliversThroughRiverAndSMTP(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 		require.Len(t, mp.Messages(), 1)
 		require.Len(t, mp.MessagesTo(olga.Email), 1)
+		require.Eventually(t, func() bool {
+			var n int
+			require.NoError(t, db.Pool.QueryRow(ctx, `SELECT count(*) FROM public.email_secrets`).Scan(&n))
+			return n == 0
+		}, 10*time.Second, 20*time.Millisecond, "the duplicates River skipped stored no link, and the sent one's is gone")
 	})
 }
 
@@ -120,7 +136,7 @@ func TestOutboxEnqueues(t *testing.T) {
 	t.Run("email verification links to the platform", func(t *testing.T) {
 		t.Parallel()
 		db := dbtest.New(t)
-		outbox := newOutbox(t, inserter(t, db.Pool), nil)
+		outbox := newOutbox(t, db.Pool, inserter(t, db.Pool), nil)
 
 		require.NoError(t, outbox.EmailVerification(ctx, nil, olga, "a b&c"))
 
@@ -138,7 +154,7 @@ func TestOutboxEnqueues(t *testing.T) {
 	t.Run("password reset is unique per user and links to the platform", func(t *testing.T) {
 		t.Parallel()
 		db := dbtest.New(t)
-		outbox := newOutbox(t, inserter(t, db.Pool), nil)
+		outbox := newOutbox(t, db.Pool, inserter(t, db.Pool), nil)
 		avoidWindowEdge(t)
 		other := auth.Recipient{UserID: uuid.New(), Email: "other@acme.test"}
 
@@ -157,7 +173,7 @@ func TestOutboxEnqueues(t *testing.T) {
 	t.Run("invitation links to the tenant's host", func(t *testing.T) {
 		t.Parallel()
 		db := dbtest.New(t)
-		outbox := newOutbox(t, inserter(t, db.Pool), func(c *notify.OutboxConfig) { c.BaseURL = "http://localhost:8080/" })
+		outbox := newOutbox(t, db.Pool, inserter(t, db.Pool), func(c *notify.OutboxConfig) { c.BaseURL = "http://localhost:8080/" })
 
 		require.NoError(t, pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 			return outbox.Invitation(ctx, tx, member.InvitationEmail{
@@ -179,7 +195,7 @@ func TestOutboxEnqueues(t *testing.T) {
 	t.Run("a custom tenant url is used for tenant links", func(t *testing.T) {
 		t.Parallel()
 		db := dbtest.New(t)
-		outbox := newOutbox(t, inserter(t, db.Pool), func(c *notify.OutboxConfig) {
+		outbox := newOutbox(t, db.Pool, inserter(t, db.Pool), func(c *notify.OutboxConfig) {
 			c.TenantURL = func(slug string) string { return "https://" + slug + ".custom.test" }
 		})
 
@@ -193,7 +209,7 @@ func TestOutboxEnqueues(t *testing.T) {
 	t.Run("every enqueued email renders", func(t *testing.T) {
 		t.Parallel()
 		db := dbtest.New(t)
-		outbox := newOutbox(t, inserter(t, db.Pool), nil)
+		outbox := newOutbox(t, db.Pool, inserter(t, db.Pool), nil)
 		bill := notify.BillingEmail{To: "billing@acme.test", TenantSlug: "acme", TenantName: "Acme", PlanName: "Pro",
 			AmountMinor: 4900, Currency: "EUR", InvoiceNumber: "INV-1"}
 
@@ -220,7 +236,7 @@ func TestOutboxEnqueues(t *testing.T) {
 	t.Run("billing emails carry the formatted amount and dedupe per invoice", func(t *testing.T) {
 		t.Parallel()
 		db := dbtest.New(t)
-		outbox := newOutbox(t, inserter(t, db.Pool), nil)
+		outbox := newOutbox(t, db.Pool, inserter(t, db.Pool), nil)
 		bill := notify.BillingEmail{To: "billing@acme.test", Locale: "de", TenantSlug: "acme", TenantName: "Acme",
 			PlanName: "Pro", AmountMinor: 123450, Currency: "EUR", InvoiceNumber: "INV-7"}
 
@@ -242,7 +258,7 @@ func TestOutboxEnqueues(t *testing.T) {
 	t.Run("a demo request mails the prospect and sales", func(t *testing.T) {
 		t.Parallel()
 		db := dbtest.New(t)
-		outbox := newOutbox(t, inserter(t, db.Pool), nil)
+		outbox := newOutbox(t, db.Pool, inserter(t, db.Pool), nil)
 
 		require.NoError(t, outbox.DemoRequest(ctx, nil, notify.DemoRequestEmail{
 			Name: "Dana", Email: "dana@initech.test", Company: "Initech", Message: "Hi", ReviewPath: "/staff/demo/1"}))
@@ -261,9 +277,11 @@ func TestNewOutbox(t *testing.T) {
 	db := dbtest.New(t)
 	ins := inserter(t, db.Pool)
 	for _, base := range []string{"", "clientiq.test", "ftp://clientiq.test", "https://clientiq.test/app", "https://"} {
-		_, err := notify.NewOutbox(notify.OutboxConfig{Inserter: ins, BaseURL: base})
+		_, err := notify.NewOutbox(notify.OutboxConfig{Inserter: ins, Pool: db.Pool, BaseURL: base})
 		require.ErrorContains(t, err, "BaseURL", base)
 	}
-	_, err := notify.NewOutbox(notify.OutboxConfig{BaseURL: "https://clientiq.test"})
+	_, err := notify.NewOutbox(notify.OutboxConfig{Pool: db.Pool, BaseURL: "https://clientiq.test"})
 	require.ErrorContains(t, err, "Inserter")
+	_, err = notify.NewOutbox(notify.OutboxConfig{Inserter: ins, BaseURL: "https://clientiq.test"})
+	require.ErrorContains(t, err, "Pool")
 }
