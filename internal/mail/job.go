@@ -148,6 +148,9 @@ func (w *SendEmailWorker) Work(ctx context.Context, job *river.Job[SendEmailArgs
 		return w.cancel(ctx, job, err)
 	}
 	if err != nil {
+		if job.Attempt >= job.MaxAttempts {
+			w.forget(ctx, job) // River discards the job after this attempt
+		}
 		return fmt.Errorf("send email job %d: %w", job.ID, err)
 	}
 	w.forget(ctx, job)

@@ -22,8 +22,9 @@ import (
 // sent, and the SendEmail job names the row (SendEmailArgs.SecretRef)
 // instead of carrying it: River keeps a finished job's args for days, its
 // UI shows them to staff, and backups copy them. The worker deletes the
-// row once the email is out; PurgeSecrets deletes rows whose token has
-// expired (an email River gave up on, or that was never sent).
+// row once the email is out, or when the job is cancelled or out of
+// attempts; PurgeSecrets deletes the rows left behind (a worker that died
+// first) once their token has expired.
 
 // ErrSecretGone is the worker's error for a job whose secret row is gone:
 // the email was sent already, or its token expired and was purged.
@@ -76,7 +77,7 @@ func forgetSecret(ctx context.Context, db execer, id uuid.UUID) error {
 }
 
 // PurgeSecrets deletes the secrets that expired before now and returns how
-// many; the periodic token purge (auth.PurgeTokensWorker) calls it.
+// many; PurgeSecretsWorker calls it periodically.
 func PurgeSecrets(ctx context.Context, db execer, now time.Time) (int64, error) {
 	tag, err := db.Exec(ctx, `DELETE FROM public.email_secrets WHERE expires_at < $1`, now)
 	if err != nil {

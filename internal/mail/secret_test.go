@@ -30,14 +30,14 @@ func TestSendEmailWorkerSecrets(t *testing.T) {
 
 	// sealedReset is resetArgs with its link stored apart, as notify.Outbox
 	// enqueues it.
-	sealedReset := func(t *testing.T, client *river.Client[pgx.Tx], db *dbtest.DB, to string) {
+	sealedReset := func(t *testing.T, client *river.Client[pgx.Tx], db *dbtest.DB, to string, opts *river.InsertOpts) {
 		t.Helper()
 		args := resetArgs(to)
 		args.Data = maps.Clone(args.Data)
 		delete(args.Data, "link")
 		args.SecretRef = uuid.New()
 		require.NoError(t, pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-			if _, err := client.InsertTx(ctx, tx, args, nil); err != nil {
+			if _, err := client.InsertTx(ctx, tx, args, opts); err != nil {
 				return err
 			}
 			return mail.StoreSecret(ctx, tx, args.SecretRef, map[string]string{"link": link}, time.Now().Add(time.Hour))
@@ -51,7 +51,7 @@ func TestSendEmailWorkerSecrets(t *testing.T) {
 		done, cancel := client.Subscribe(river.EventKindJobCompleted)
 		t.Cleanup(cancel)
 
-		sealedReset(t, client, db, "olga@acme.test")
+		sealedReset(t, client, db, "olga@acme.test", nil)
 
 		waitForJob(t, done)
 		m := mp.Message(mp.WaitForMessages(1, 10*time.Second)[0].ID)
@@ -88,10 +88,28 @@ func TestSendEmailWorkerSecrets(t *testing.T) {
 		cancelled, cancel := client.Subscribe(river.EventKindJobCancelled)
 		t.Cleanup(cancel)
 
-		sealedReset(t, client, db, "ghost@refused.test")
+		sealedReset(t, client, db, "ghost@refused.test", nil)
 
 		waitForJob(t, cancelled)
 		require.Zero(t, secretCount(t, db))
+	})
+
+	t.Run("a job out of attempts takes its secret with it", func(t *testing.T) {
+		t.Parallel()
+		db, mp := dbtest.New(t), mailtest.Start(t)
+		mp.Stop()
+		client := startRiver(t, db.Pool, newSender(t, mp.SMTPURL()))
+		failed, cancel := client.Subscribe(river.EventKindJobFailed)
+		t.Cleanup(cancel)
+
+		sealedReset(t, client, db, "olga@acme.test", &river.InsertOpts{MaxAttempts: 2})
+
+		require.Equal(t, 1, waitForJob(t, failed).Job.Attempt)
+		require.Equal(t, 1, secretCount(t, db), "kept for the retry")
+		ev := waitForJob(t, failed)
+		require.Equal(t, 2, ev.Job.Attempt)
+		require.Equal(t, "discarded", string(ev.Job.State))
+		require.Zero(t, secretCount(t, db), "deleted with the last attempt")
 	})
 }
 

@@ -123,6 +123,10 @@ func (o *Outbox) Invitation(ctx context.Context, tx pgx.Tx, inv member.Invitatio
 	}, o.link(o.tenantURL(inv.TenantSlug), "/accept-invitation", inv.Token), inv.ExpiresAt, nil)
 }
 
+// defaultLinkTTL keeps the stored link of an email whose caller gave no
+// expiry: a week, the invitations' default.
+const defaultLinkTTL = 7 * 24 * time.Hour
+
 // enqueueWithLink enqueues an email whose link carries a token: the link
 // goes to public.email_secrets (mail.StoreSecret) in the job's transaction
 // (tx, or one of its own), and the job's args only name it, so the token
@@ -134,6 +138,9 @@ func (o *Outbox) enqueueWithLink(ctx context.Context, tx pgx.Tx, args mail.SendE
 		return pgx.BeginFunc(ctx, o.pool, func(tx pgx.Tx) error {
 			return o.enqueueWithLink(ctx, tx, args, link, expires, opts)
 		})
+	}
+	if expires.IsZero() {
+		expires = o.now().Add(defaultLinkTTL)
 	}
 	args.SecretRef = uuid.New()
 	res, err := o.ins.InsertTx(ctx, tx, args, opts)

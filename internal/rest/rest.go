@@ -128,13 +128,13 @@ func Register(mux *http.ServeMux, cfg Config) []Route {
 		handle("POST", "/tenants/{slug}/restore", h.staffOnly(h.restoreTenant))
 	}
 	if h.billing != nil {
-		// The price list is public; PATCH is for staff (the service checks).
+		// The price list is public; PATCH is for staff.
 		handle("GET", "/plans", h.listPlans)
 		handle("GET", "/plans/{id}", h.getPlan)
-		handle("PATCH", "/plans/{id}", h.updatePlan)
+		handle("PATCH", "/plans/{id}", h.staffOnly(h.updatePlan))
 		handle("GET", "/subscriptions", h.listSubscriptions)
 		handle("GET", "/subscriptions/{id}", h.getSubscription)
-		handle("PATCH", "/subscriptions/{id}", h.updateSubscription)
+		handle("PATCH", "/subscriptions/{id}", h.requires(rbac.BillingManage, h.updateSubscription))
 		handle("GET", "/invoices", h.listInvoices)
 		handle("GET", "/invoices/{id}", h.getInvoice)
 		handle("POST", "/invoices/{id}/pay", h.payInvoice)
