@@ -96,7 +96,7 @@ func (o *Outbox) PasswordReset(ctx context.Context, tx pgx.Tx, to auth.Recipient
 	return o.enqueueWithLink(ctx, tx, mail.SendEmailArgs{
 		Template: mail.TemplatePasswordReset, To: to.Email, ToName: to.Name, Locale: to.Locale,
 		DedupeKey: "user:" + to.UserID.String(),
-		Data:      map[string]string{"name": to.Name, "expires_at": o.expiry(auth.ResetTokenTTL)},
+		Data:      map[string]string{"name": to.Name},
 	}, o.link(o.base.String(), "/reset-password", token), o.now().Add(auth.ResetTokenTTL),
 		&river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: ResetEmailWindow}})
 }
@@ -105,7 +105,7 @@ func (o *Outbox) PasswordReset(ctx context.Context, tx pgx.Tx, to auth.Recipient
 func (o *Outbox) EmailVerification(ctx context.Context, tx pgx.Tx, to auth.Recipient, token string) error {
 	return o.enqueueWithLink(ctx, tx, mail.SendEmailArgs{
 		Template: mail.TemplateEmailVerification, To: to.Email, ToName: to.Name, Locale: to.Locale,
-		Data: map[string]string{"name": to.Name, "expires_at": o.expiry(auth.VerificationTokenTTL)},
+		Data: map[string]string{"name": to.Name},
 	}, o.link(o.base.String(), "/verify-email", token), o.now().Add(auth.VerificationTokenTTL), nil)
 }
 
@@ -118,7 +118,6 @@ func (o *Outbox) Invitation(ctx context.Context, tx pgx.Tx, inv member.Invitatio
 			"tenant_name":  inv.TenantName,
 			"inviter_name": cmp.Or(inv.InviterName, "A colleague"),
 			"role":         inv.Role,
-			"expires_at":   formatTime(inv.ExpiresAt),
 		},
 	}, o.link(o.tenantURL(inv.TenantSlug), "/accept-invitation", inv.Token), inv.ExpiresAt, nil)
 }
@@ -127,10 +126,11 @@ func (o *Outbox) Invitation(ctx context.Context, tx pgx.Tx, inv member.Invitatio
 // expiry: a week, the invitations' default.
 const defaultLinkTTL = 7 * 24 * time.Hour
 
-// enqueueWithLink enqueues an email whose link carries a token: the link
-// goes to public.email_secrets (mail.StoreSecret) in the job's transaction
-// (tx, or one of its own), and the job's args only name it, so the token
-// is not kept with the job after the email is sent. A job River skips as a
+// enqueueWithLink enqueues an email whose link carries a token valid until
+// expires, which the email shows (Data's expires_at). The link goes to
+// public.email_secrets (mail.StoreSecret) in the job's transaction (tx, or
+// one of its own), and the job's args only name it, so the token is not
+// kept with the job after the email is sent. A job River skips as a
 // duplicate stores nothing.
 func (o *Outbox) enqueueWithLink(ctx context.Context, tx pgx.Tx, args mail.SendEmailArgs, link string,
 	expires time.Time, opts *river.InsertOpts) error {
@@ -142,6 +142,7 @@ func (o *Outbox) enqueueWithLink(ctx context.Context, tx pgx.Tx, args mail.SendE
 	if expires.IsZero() {
 		expires = o.now().Add(defaultLinkTTL)
 	}
+	args.Data["expires_at"] = formatTime(expires)
 	args.SecretRef = uuid.New()
 	res, err := o.ins.InsertTx(ctx, tx, args, opts)
 	if err != nil {
@@ -174,8 +175,6 @@ func (o *Outbox) enqueue(ctx context.Context, tx pgx.Tx, args mail.SendEmailArgs
 func (o *Outbox) link(origin, path, token string) string {
 	return origin + path + "?token=" + url.QueryEscape(token)
 }
-
-func (o *Outbox) expiry(ttl time.Duration) string { return formatTime(o.now().Add(ttl)) }
 
 // formatTime is how emails show a moment: in UTC, unambiguous in any
 // locale (the recipient's time zone is not known).
