@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
@@ -17,6 +18,9 @@ type attackSpec struct {
 	check func(res *vegeta.Result) string
 	// onResult sees every answer (scenario 5 harvests refresh tokens).
 	onResult func(res *vegeta.Result)
+	// direct, when set, is one request's work done in process for the
+	// "direct" run (see direct.go).
+	direct directFunc
 }
 
 // requestTimeout bounds each request of a run.
@@ -24,7 +28,7 @@ const requestTimeout = 10 * time.Second
 
 // runMode is one way of loading the server.
 type runMode struct {
-	name  string // rate, max or c1
+	name  string // rate, max, c1 or direct
 	conns int
 	rate  int // requests per second in "rate" mode
 }
@@ -33,6 +37,8 @@ type runMode struct {
 type runner struct {
 	srv    *server
 	dbName string
+	// pg reads PostgreSQL's WAL statistics around each run (nil: none).
+	pg *pgxpool.Pool
 	// vegetaLoop drives closed-loop runs with vegeta rather than closedLoop.
 	vegetaLoop bool
 }
@@ -45,8 +51,11 @@ func (rn *runner) attack(ctx context.Context, spec attackSpec, mode runMode, du 
 	}
 	run.RSSRunningMax = resetPeakRSS(rn.srv.pid) != nil
 	before := rn.srv.sample(ctx, rn.dbName)
+	walBefore, walOK := walSyncs(ctx, rn.pg)
 	var t *tally
-	if mode.name == "rate" || rn.vegetaLoop {
+	if mode.name == "direct" {
+		t = directLoop(ctx, spec, mode.conns, du)
+	} else if mode.name == "rate" || rn.vegetaLoop {
 		atk := rn.attacker(mode)
 		stop := context.AfterFunc(ctx, func() { atk.Stop() })
 		defer stop()
@@ -62,14 +71,24 @@ func (rn *runner) attack(ctx context.Context, spec attackSpec, mode runMode, du 
 		t = closedLoop(ctx, spec, mode.conns, du, requestTimeout)
 	}
 	after := rn.srv.sample(ctx, rn.dbName)
+	walAfter, walOK2 := walSyncs(ctx, rn.pg)
 	if err := ctx.Err(); err != nil {
 		return run, err
+	}
+	if walOK && walOK2 && len(t.lat) > 0 {
+		run.WALSyncs = (walAfter - walBefore) / float64(len(t.lat))
+		run.WALSyncRate = (walAfter - walBefore) / after.at.Sub(before.at).Seconds()
 	}
 	run.Requests, run.Errors, run.Codes = len(t.lat), t.errors, t.codes
 	for s := range t.samples {
 		run.ErrorSamples = append(run.ErrorSamples, s)
 	}
 	measure(&run, before, after, rn.srv)
+	if mode.name == "direct" {
+		// The statement counter is the server's; a direct run's statements
+		// go through the harness's own pool.
+		run.DBStatements, run.DBQueries = 0, -1
+	}
 	summarize(&run, t.lat)
 	run.PeakRSSMiB, _ = peakRSS(rn.srv.pid)
 	run.EndRSSAnonMiB, _ = procStatusMiB(rn.srv.pid, "RssAnon")
@@ -166,6 +185,20 @@ func measure(run *Run, before, after sample, srv *server) {
 		run.DBStatements = max(0, after.queries-before.queries-srv.scrapeCost)
 		run.DBQueries = max(0, run.DBStatements-srv.idleRate*secs) / n
 	}
+}
+
+// walSyncs is pg_stat_wal's count of WAL flushes (fdatasync and the like;
+// cluster-wide). PostgreSQL 15 backends report it when idle, at most once
+// a second, so a 10 s run's figure is good to about a tenth.
+func walSyncs(ctx context.Context, pg *pgxpool.Pool) (float64, bool) {
+	if pg == nil {
+		return 0, false
+	}
+	var n float64
+	if err := pg.QueryRow(ctx, `SELECT wal_sync FROM pg_stat_wal`).Scan(&n); err != nil {
+		return 0, false
+	}
+	return n, true
 }
 
 func truncate(s string, n int) string {

@@ -49,6 +49,7 @@ type options struct {
 	maxLogins, ratioRounds   int
 	only                     string
 	cpuprofile               bool
+	direct                   bool
 	serverEnv                []string
 	// client is what drives the closed-loop runs: raw or vegeta.
 	client string
@@ -82,6 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.maxLogins, "max-logins", 1000, "tenants whose tokens come from a login through the API; the rest are minted")
 	fs.IntVar(&o.ratioRounds, "ratio-rounds", 4, "interleaved rounds of scenario 6 (spread and single, the order alternating)")
 	fs.StringVar(&o.only, "scenarios", "", "comma-separated scenario numbers to run (default all: 1,2,3,4,5,6)")
+	fs.BoolVar(&o.direct, "direct", true, "also run scenarios 3 and 4's work in this process through the server's services, without HTTP (the direct run)")
 	fs.BoolVar(&o.cpuprofile, "cpuprofile", false, "also record the server's CPU under scenario 1 with perf (an extra run)")
 	fs.Func("server-env", "extra KEY=VALUE for the server's environment (repeatable), e.g. GOGC=200 to compare runtime settings", func(v string) error {
 		if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
@@ -170,8 +172,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	rep.Tokens = Tokens{ViaLogin: len(ds.tenants) - tokens.minted + 1, Minted: tokens.minted, LoginSeconds: loginSecs}
 	h := &harness{o: o, srv: srv, ds: ds, tokens: tokens, api: api, secret: secret, bin: bin, env: env,
-		run: &runner{srv: srv, dbName: ds.info.Database, vegetaLoop: o.client == "vegeta"}, refreshPool: make(chan session, 4096)}
+		run: &runner{srv: srv, dbName: ds.info.Database, pg: ds.db.Pool, vegetaLoop: o.client == "vegeta"}, refreshPool: make(chan session, 4096),
+		direct: newDirectDB(o.databaseURL, o.serverEnv)}
 	defer func() { h.srv.stop() }()
+	defer h.direct.close()
 	runErr := h.runAll(ctx, rep, logf)
 	if runErr != nil && len(rep.Scenarios) > 0 {
 		// Keep what was measured: a partial report says so and the exit

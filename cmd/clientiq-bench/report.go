@@ -164,6 +164,11 @@ type Run struct {
 	// DBQueries is statements per request, the scenario's idle background
 	// taken out; -1 when unknown.
 	DBQueries float64 `json:"db_queries_per_request"`
+	// WALSyncs is PostgreSQL's WAL flushes (pg_stat_wal.wal_sync, the
+	// whole cluster) per request, WALSyncRate per second: a commit waits
+	// for one, and concurrent commits share it.
+	WALSyncs    float64 `json:"wal_syncs_per_request"`
+	WALSyncRate float64 `json:"wal_syncs_per_second"`
 }
 
 // Tenancy is the tenancy overhead: the spread throughput over the
@@ -277,6 +282,10 @@ func renderMarkdown(r *Report) string {
 	s := r.Settings
 	p("Load: on loopback; each run %.0f s after a %.0f s warm-up; constant rate %d req/s (logins %d/s) with vegeta; closed loop on %d connections (max) and on 1 (c1) with %s.",
 		s.Duration, s.Warmup, s.Rate, s.LoginRate, s.Connections, closedLoopClient(s.Client))
+	if hasDirect(r) {
+		p("Direct runs (scenarios 3 and 4): the same work done %d at a time in the harness's process through the service the handler calls (project.Service over a pool configured as the server's), with no HTTP, GraphQL, token check, tenant resolution, plan limit or event; its CPU is in the load gen column. It is what the database work alone reaches on these cores, a ceiling for the server's run above it.",
+			s.Connections)
+	}
 	p("Tokens: %d by logging in through the API (%.1f s), %d minted with the server's JWT secret.", r.Tokens.ViaLogin, r.Tokens.LoginSeconds, r.Tokens.Minted)
 	p("")
 	p("## Scenarios")
@@ -326,6 +335,18 @@ func renderMarkdown(r *Report) string {
 	if len(pgMem) > 0 {
 		p("")
 		p("PostgreSQL backends of the benchmark database at the end of each 32-connection run, private memory (catalog and relation caches, prepared statements; shared_buffers excluded): %s.", strings.Join(pgMem, "; "))
+	}
+	var wal []string
+	for _, sc := range r.Scenarios {
+		for _, run := range sc.Runs {
+			if run.WALSyncs >= 0.05 {
+				wal = append(wal, fmt.Sprintf("%s %s %.2f (%.0f/s)", sc.ID, run.Mode, run.WALSyncs, run.WALSyncRate))
+			}
+		}
+	}
+	if len(wal) > 0 {
+		p("")
+		p("PostgreSQL's WAL flushes per request (pg_stat_wal.wal_sync; a commit waits for one and commits in progress together share it, so the flush rate times the requests per flush bounds the writes): %s.", strings.Join(wal, "; "))
 	}
 	for _, sc := range r.Scenarios {
 		for _, run := range sc.Runs {
@@ -399,6 +420,18 @@ func renderMarkdown(r *Report) string {
 		}
 	}
 	return b.String()
+}
+
+// hasDirect reports whether r has a direct run.
+func hasDirect(r *Report) bool {
+	for _, sc := range r.Scenarios {
+		for _, run := range sc.Runs {
+			if run.Mode == "direct" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func queriesCell(q float64) string {

@@ -74,6 +74,11 @@ func sampleReport() *Report {
 				Codes: map[string]int{"200": 45000}, DBQueries: 2},
 			{Mode: "c1", Connections: 1, Requests: 20000, RPS: 2000, P50: 0.45, P99: 1.1, Errors: 2,
 				ErrorSamples: []string{"500 boom"}, Codes: map[string]int{"200": 19998, "500": 2}, DBQueries: -1},
+		}}, {ID: "3-graphql-create", Title: "create", Runs: []Run{
+			{Mode: "max", Connections: 32, Requests: 25000, RPS: 2500, P50: 11, P99: 30, Codes: map[string]int{"200": 25000},
+				DBQueries: 1, WALSyncs: 0.42, WALSyncRate: 1050},
+			{Mode: "direct", Connections: 32, Requests: 42000, RPS: 4200, P50: 6, P99: 15, Codes: map[string]int{"200": 42000},
+				DBQueries: -1, WALSyncs: 0.25, WALSyncRate: 1050},
 		}}},
 		Tenancy: &Tenancy{Interpretation: "spread over single", SpreadRPS: []float64{4400, 4500, 4600}, SingleRPS: []float64{4700, 4800, 4900}, Ratio: 0.9375},
 		Profile: &Profile{Tool: "perf", Scenario: "1-graphql-list", File: "x-perf.txt", Flat: []string{"12.5% runtime.mallocgc"}},
@@ -119,6 +124,18 @@ func TestMarkdown(t *testing.T) {
 		require.Contains(t, md, "| 1-graphql-list: p50, one connection | 2.29 ms | ≤ 0.5 | 0.45 ms | 5.09× | yes |")
 		require.Contains(t, md, "| 1-graphql-list: database statements per request | 6  | ≤ 2 | 2.00  | 3.00× | yes |")
 		require.Contains(t, md, "| tenancy: spread req/s over single-schema req/s | – | ≥ 0.9 | 0.94  | – | yes |")
+	})
+	t.Run("sets the direct run beside the server's and says what it is", func(t *testing.T) {
+		t.Parallel()
+		require.Contains(t, md, "| 3-graphql-create | direct | 32 | 4200 | 6.00 |")
+		require.Contains(t, md, "Direct runs (scenarios 3 and 4): the same work done 32 at a time in the harness's process")
+		require.Contains(t, md, "| 3-graphql-create: req/s, 32 connections | 833 req/s | ≥ 3332 | 2500.00 req/s | 3.00× | no |")
+		require.Contains(t, md, "| 3-graphql-create: its database work alone, in process (direct run; a ceiling, no target) | 833 req/s | ≥ 3332 | 4200.00 req/s | 5.04× | yes |")
+	})
+	t.Run("reports WAL flushes per request of the runs that write", func(t *testing.T) {
+		t.Parallel()
+		require.Contains(t, md, "3-graphql-create max 0.42 (1050/s); 3-graphql-create direct 0.25 (1050/s).")
+		require.NotContains(t, md, "1-graphql-list max 0.00")
 	})
 	t.Run("reports the tenancy ratio, the profile and the notes", func(t *testing.T) {
 		t.Parallel()

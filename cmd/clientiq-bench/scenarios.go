@@ -32,6 +32,8 @@ type scenario struct {
 	rate int
 	// spec builds its attack (tokens may have been renewed since).
 	spec func() (attackSpec, error)
+	// direct, when set, builds the in-process work of its "direct" run.
+	direct func(ctx context.Context) (directFunc, error)
 	// after cleans up once its runs are done.
 	after func(ctx context.Context) error
 }
@@ -50,6 +52,8 @@ type harness struct {
 	// refreshPool holds refresh tokens harvested from the login scenario,
 	// by tenant host, for the refresh scenario.
 	refreshPool chan session
+	// direct serves the scenarios' direct runs.
+	direct *directDB
 }
 
 func (h *harness) gqlTarget(s session, body string) vegeta.Target {
@@ -89,10 +93,10 @@ func (h *harness) scenarios() []scenario {
 		{id: "2-graphql-nested", title: "GraphQL projects(first: 10) → owner and items(first: 5)", rate: h.o.rate,
 			spec: func() (attackSpec, error) { return h.spread(nestedQuery), nil }},
 		{id: "3-graphql-create", title: "GraphQL createProject (with its audit write), spread over every tenant", rate: h.o.rate,
-			spec:  func() (attackSpec, error) { return h.spread(createQuery), nil },
-			after: h.ds.deleteCreated},
+			spec:   func() (attackSpec, error) { return h.spread(createQuery), nil },
+			direct: h.directCreate, after: h.ds.deleteCreated},
 		{id: "4-rest-list", title: "REST GET /api/v1/projects/?limit=20, pages 1 and 2 (cursor), spread over every tenant", rate: h.o.rate,
-			spec: h.restList},
+			spec: h.restList, direct: h.directList},
 		{id: "5a-login", title: "REST POST /api/v1/auth/login (argon2id), spread over every tenant", rate: h.o.loginRate,
 			spec: h.login},
 		{id: "5b-refresh", title: "REST POST /api/v1/auth/refresh (rotation), sessions from 5a", rate: h.o.rate,
@@ -211,9 +215,13 @@ func (h *harness) single() attackSpec {
 }
 
 // modes are the runs of a scenario, lightest first: the constant rate,
-// which may be more than the server can take, comes last.
-func (h *harness) modes(rate int) []runMode {
+// which may be more than the server can take, comes last; the direct run,
+// when the scenario has one, right after the closed loop it compares with.
+func (h *harness) modes(rate int, direct bool) []runMode {
 	ms := []runMode{{name: "c1", conns: 1}, {name: "max", conns: h.o.conns}}
+	if direct {
+		ms = append(ms, runMode{name: "direct", conns: h.o.conns})
+	}
 	if rate > 0 {
 		ms = append(ms, runMode{name: "rate", conns: h.o.conns, rate: rate})
 	}
@@ -290,7 +298,17 @@ func (h *harness) runScenario(ctx context.Context, sc scenario, logf func(string
 	if err != nil {
 		return out, err
 	}
-	for _, m := range h.modes(sc.rate) {
+	if sc.direct != nil && h.o.direct {
+		defer h.direct.close()
+		if spec.direct, err = sc.direct(ctx); err != nil {
+			return out, err
+		}
+	}
+	for _, m := range h.modes(sc.rate, spec.direct != nil) {
+		if m.name == "direct" && h.o.warmup > 0 {
+			// Its own pool: connections and their statement caches.
+			_ = directLoop(ctx, spec, m.conns, h.o.warmup)
+		}
 		r, err := h.run.attack(ctx, spec, m, h.o.duration)
 		if err != nil {
 			return out, err
