@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -238,7 +239,7 @@ func (d *deps) authService(ctx context.Context, tenants *tenant.Service) (*auth.
 		d.logger.WarnContext(ctx, "jwt_development_key",
 			slog.String("detail", "no JWT_SECRET or JWT_PRIVATE_KEY_FILE: tokens are signed with a generated key and die with the process"))
 	}
-	if d.cfg.ViewerCacheTTL > 0 && !d.cfg.TransactionPooled() && d.viewers == nil {
+	if d.cfg.ViewerCacheTTL > 0 && d.cfg.ListenURL() != "" && d.viewers == nil {
 		d.viewers = viewercache.New(viewercache.Config{TTL: d.cfg.ViewerCacheTTL})
 	}
 	return auth.NewService(auth.Config{
@@ -250,15 +251,28 @@ func (d *deps) authService(ctx context.Context, tenants *tenant.Service) (*auth.
 
 // listenViewers keeps the viewer cache's invalidation feed (a LISTEN on a
 // connection of its own) up until ctx ends; the cache answers only while
-// it is.
-func (d *deps) listenViewers(ctx context.Context) {
+// it is. The connection goes to DATABASE_LISTEN_URL when set (behind a
+// transaction pooler, the direct way to PostgreSQL), else as the pool's.
+func (d *deps) listenViewers(ctx context.Context) error {
 	if d.viewers == nil {
-		return
+		return nil
 	}
 	connCfg := d.db.Pool.Config().ConnConfig.Copy()
+	if u := d.cfg.DatabaseListenURL; u != "" {
+		var err error
+		if connCfg, err = pgx.ParseConfig(u); err != nil {
+			// pgx's error may quote the URL, password and all.
+			return errors.New("DATABASE_LISTEN_URL cannot be parsed as a PostgreSQL URL")
+		}
+		connCfg.ConnectTimeout = cmp.Or(d.cfg.DatabaseConnectTimeout, 5*time.Second)
+		if _, ok := connCfg.RuntimeParams["application_name"]; !ok {
+			connCfg.RuntimeParams["application_name"] = "clientiq-listen"
+		}
+	}
 	go d.viewers.Listen(ctx, func(ctx context.Context) (*pgx.Conn, error) {
 		return pgx.ConnectConfig(ctx, connCfg)
 	}, time.Second, d.logger)
+	return nil
 }
 
 // provisioner adapts the tenant service to what auth's signup needs: the

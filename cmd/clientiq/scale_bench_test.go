@@ -35,7 +35,7 @@ const (
 // processes given to it"). Each sub-benchmark (servers=1, 2, 3) has a
 // database, a PgBouncer in transaction pooling mode (default_pool_size
 // sbBouncerPool) and N processes behind it with DATABASE_POOLER=
-// pgbouncer-transaction, each held to one core's worth of Go scheduling
+// pgbouncer-transaction (and DATABASE_LISTEN_URL direct), each held to one core's worth of Go scheduling
 // (GOMAXPROCS=1), so the processes are the variable. One tenant with
 // sbProjects projects is listed (first 20) by sbWorkers concurrent clients
 // in a closed loop, round-robin over the processes, for sbMeasure after a
@@ -67,7 +67,10 @@ func sbScaleOut(b *testing.B, bouncerBin string, n int) {
 	base := "bench" + sfx + ".test"
 	env := newEnv(b, bouncer.url).with("BASE_DOMAIN", base, "JWT_SECRET", scJWTSecret,
 		"TRUSTED_PROXIES", "127.0.0.1/32", "LOG_LEVEL", "warn", "GOMAXPROCS", "1",
-		"DATABASE_POOLER", "pgbouncer-transaction", "DATABASE_MAX_CONNS", strconv.Itoa(sbMaxConns))
+		"DATABASE_POOLER", "pgbouncer-transaction", "DATABASE_MAX_CONNS", strconv.Itoa(sbMaxConns),
+		// The viewer caches' LISTEN goes straight to PostgreSQL, as
+		// docs/scaling.md recommends, so a list is one statement.
+		"DATABASE_LISTEN_URL", db.URL)
 	servers := scStartServers(b, env, n)
 
 	tr := http.DefaultTransport.(*http.Transport).Clone()

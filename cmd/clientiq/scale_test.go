@@ -16,6 +16,7 @@ import (
 	"github.com/clientiq/clientiq/internal/auth"
 	"github.com/clientiq/clientiq/internal/dbtest"
 	"github.com/clientiq/clientiq/internal/mailtest"
+	"github.com/clientiq/clientiq/internal/viewercache"
 )
 
 // The scaling set-up: three `clientiq serve` processes that share nothing
@@ -51,8 +52,10 @@ func TestThreeServersThroughPgBouncerInTransactionPooling(t *testing.T) {
 	base := "scale" + sfx + ".test"
 	direct := newEnv(t, db.URL).with("BASE_DOMAIN", base, "JWT_SECRET", scJWTSecret, "SMTP_URL", mp.SMTPURL(),
 		"MAIL_FROM", "ClientIQ <no-reply@"+base+">", "TRUSTED_PROXIES", "127.0.0.1/32")
+	// The viewer caches LISTEN on a direct connection each, the rest goes
+	// through the bouncer.
 	pooled := direct.with("DATABASE_URL", bouncer.url, "DATABASE_POOLER", "pgbouncer-transaction",
-		"DATABASE_MAX_CONNS", strconv.Itoa(scMaxConns))
+		"DATABASE_MAX_CONNS", strconv.Itoa(scMaxConns), "DATABASE_LISTEN_URL", db.URL)
 
 	began := time.Now()
 	servers := scStartServers(t, pooled, scServers)
@@ -200,6 +203,44 @@ func TestThreeServersThroughPgBouncerInTransactionPooling(t *testing.T) {
 		}
 		t.Logf("%d attempts from one address spread over %d servers (%d each) reached the limit everywhere, in %s",
 			auth.IPAttemptLimit, scServers, auth.IPAttemptLimit/scServers, time.Since(start).Round(time.Millisecond))
+	})
+
+	t.Run("a session ended on one server is refused by every server within a second", func(t *testing.T) {
+		// Each process keeps its viewer cache's feed on DATABASE_LISTEN_URL,
+		// past the bouncer, so its cache is live.
+		var listening int
+		require.NoError(t, db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND application_name = 'clientiq-listen' AND query = 'LISTEN '||$1`,
+			viewercache.Channel).Scan(&listening))
+		require.Equal(t, scServers, listening, "direct LISTEN sessions, one per process")
+
+		data := c.ok(t, servers[0], scLoginMutation, map[string]any{"e": emails[0], "p": scPassword}, "X-Tenant", a.slug)
+		token, _ := scDig(data, "login", "accessToken").(string)
+		require.NotEmpty(t, token)
+		session := []string{"Authorization", "Bearer " + token, "X-Tenant", a.slug}
+		const q = `{ projects(first: 1) { totalCount } }`
+		for _, s := range servers { // each process caches the viewer
+			for range 2 {
+				require.Empty(t, c.code(t, s, q, nil, session...), "the new session on %s", s.addr)
+			}
+		}
+		c.ok(t, servers[0], `mutation { logout }`, nil, session...)
+		returned := time.Now()
+		require.Equal(t, "UNAUTHENTICATED", c.code(t, servers[0], q, nil, session...), "on the server that ended it")
+		var last []string
+		for {
+			last = last[:0]
+			for _, s := range servers {
+				last = append(last, c.code(t, s, q, nil, session...))
+			}
+			if slices.Equal(last, []string{"UNAUTHENTICATED", "UNAUTHENTICATED", "UNAUTHENTICATED"}) {
+				break
+			}
+			require.Less(t, time.Since(returned), time.Second, "servers answer %v", last)
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Logf("all servers refused the ended session %s after logout returned", time.Since(returned).Round(time.Microsecond))
+		require.Empty(t, c.code(t, servers[1], q, nil, a.headers()...), "the owner's other session still works")
 	})
 
 	t.Run("a suspension through the CLI is honoured by every server within a second", func(t *testing.T) {

@@ -129,7 +129,9 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 	if err != nil {
 		return err
 	}
-	d.listenViewers(ctx)
+	if err := d.listenViewers(ctx); err != nil {
+		return err
+	}
 	outbox, err := d.outbox()
 	if err != nil {
 		return err

@@ -81,6 +81,13 @@ type Config struct {
 	// pgx prepares no named statements and River polls instead of
 	// LISTENing. Default none.
 	DatabasePooler Pooler
+	// DatabaseListenURL (DATABASE_LISTEN_URL): a URL that reaches
+	// PostgreSQL directly (not through a transaction pooler), for the one
+	// connection each process keeps LISTENing on (the viewer cache's
+	// invalidation feed). Empty: DATABASE_URL, or, with
+	// DATABASE_POOLER=pgbouncer-transaction, none (the viewer cache is
+	// then off).
+	DatabaseListenURL string
 	// RedisURL (REDIS_URL): redis:// URL. Empty means: try 127.0.0.1:6379 in the
 	// local and test profiles, else use the in-process cache.
 	RedisURL string
@@ -124,8 +131,8 @@ type Config struct {
 	// (membership, roles, session) may be reused between requests; changes
 	// invalidate it at once through PostgreSQL notifications, so this only
 	// bounds memory. 0 reads the viewer on every request. Default 30s;
-	// off with DATABASE_POOLER=pgbouncer-transaction (LISTEN needs a
-	// session).
+	// off with DATABASE_POOLER=pgbouncer-transaction unless
+	// DATABASE_LISTEN_URL gives a session to LISTEN on.
 	ViewerCacheTTL time.Duration
 	// MaxBodyBytes (HTTP_MAX_BODY_BYTES): request body limit. Default 1 MiB.
 	MaxBodyBytes int64
@@ -224,6 +231,20 @@ func (c *Config) IsProduction() bool { return c.Profile == ProfileProduction }
 // statements, no LISTEN, no session advisory locks.
 func (c *Config) TransactionPooled() bool { return c.DatabasePooler == PoolerPgBouncerTransaction }
 
+// ListenURL is where a process may hold a session to LISTEN on: the
+// DATABASE_LISTEN_URL, else DATABASE_URL unless that goes through a
+// transaction pooler (a LISTEN there stays on a server connection other
+// clients then share, and its notifications are lost). Empty: nowhere.
+func (c *Config) ListenURL() string {
+	switch {
+	case c.DatabaseListenURL != "":
+		return c.DatabaseListenURL
+	case c.TransactionPooled():
+		return ""
+	}
+	return c.DatabaseURL
+}
+
 // IsDevelopment reports whether developer conveniences (auto-detected
 // services, generated keys) are allowed.
 func (c *Config) IsDevelopment() bool {
@@ -242,6 +263,7 @@ var Vars = []Var{
 	{"DATABASE_MAX_CONNS", "12", "connection pool size"},
 	{"DATABASE_CONNECT_TIMEOUT", "5s", "how long to wait for PostgreSQL at start"},
 	{"DATABASE_POOLER", "none", "none, or pgbouncer-transaction when DATABASE_URL goes through PgBouncer's transaction pooling (docs/scaling.md)"},
+	{"DATABASE_LISTEN_URL", "DATABASE_URL unless pooled", "PostgreSQL URL reached directly, not through a transaction pooler, for the viewer cache's LISTEN connection (one per process)"},
 	{"REDIS_URL", "127.0.0.1:6379 if it answers (local/test), else in-process", "Redis URL (redis:// or rediss://)"},
 	{"HTTP_ADDR", "127.0.0.1:8080 (local/test), :8080", "HTTP listen address"},
 	{"HTTP_MAX_BODY_BYTES", "1048576", "request body limit in bytes"},
@@ -250,7 +272,7 @@ var Vars = []Var{
 	{"PPROF_ADDR", "", "serve Go's profiler on this loopback address (e.g. 127.0.0.1:6060); unset serves none"},
 	{"GC_HEAP_TARGET_MIB", "24", "heap size in MiB the garbage collector may fill while the live heap is small (ignored when GOGC is set)"},
 	{"HTTP_WRITE_TIMEOUT", "30s", "longest time a response may take"},
-	{"VIEWER_CACHE_TTL", "30s", "reuse an authenticated viewer between requests for at most this long (invalidated at once on change; 0 disables; off behind pgbouncer-transaction)"},
+	{"VIEWER_CACHE_TTL", "30s", "reuse an authenticated viewer between requests for at most this long (invalidated at once on change; 0 disables; off behind pgbouncer-transaction without DATABASE_LISTEN_URL)"},
 	{"SHUTDOWN_TIMEOUT", "25s", "grace period for in-flight requests and jobs on SIGTERM"},
 	{"BASE_DOMAIN", "localhost", "tenants are served at <slug>.<BASE_DOMAIN>"},
 	{"ALLOW_TENANT_HEADER", "true", "honour the X-Tenant header"},
@@ -316,6 +338,13 @@ func Load(getenv func(string) string) (*Config, error) {
 		}
 	default:
 		r.fail("DATABASE_POOLER", fmt.Sprintf("unknown pooler %q (want none or pgbouncer-transaction)", p))
+	}
+	if c.DatabaseListenURL = r.str("DATABASE_LISTEN_URL", ""); c.DatabaseListenURL != "" {
+		if err := validateDatabaseURL(c.DatabaseListenURL); err != nil {
+			r.fail("DATABASE_LISTEN_URL", err.Error())
+		} else if c.TransactionPooled() && c.DatabaseListenURL == c.DatabaseURL {
+			r.fail("DATABASE_LISTEN_URL", "is DATABASE_URL, which goes through the transaction pooler: LISTEN needs a direct connection to PostgreSQL")
+		}
 	}
 
 	c.RedisURL = r.str("REDIS_URL", "")
@@ -681,6 +710,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("profile", string(c.Profile)),
 		slog.String("database_url", redactURL(c.DatabaseURL)),
 		slog.String("database_pooler", string(c.DatabasePooler)),
+		slog.String("database_listen_url", redactURL(c.DatabaseListenURL)),
 		slog.String("redis_url", redactURL(c.RedisURL)),
 		slog.String("http_addr", c.HTTPAddr),
 		slog.String("base_domain", c.BaseDomain),

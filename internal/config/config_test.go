@@ -365,6 +365,51 @@ func TestLoadDatabasePooler(t *testing.T) {
 		require.Contains(t, cerr.Problem, "transaction pooler")
 	})
 
+	t.Run("ListensOnDatabaseURLWithoutAPooler", func(t *testing.T) {
+		t.Parallel()
+
+		cfg, err := config.Load(getenv(map[string]string{"DATABASE_URL": viaPgBouncer}))
+		require.NoError(t, err)
+		require.Equal(t, viaPgBouncer, cfg.ListenURL())
+	})
+
+	t.Run("ListensNowhereBehindThePoolerByDefault", func(t *testing.T) {
+		t.Parallel()
+
+		cfg, err := config.Load(getenv(map[string]string{"DATABASE_URL": viaPgBouncer, "DATABASE_POOLER": "pgbouncer-transaction"}))
+		require.NoError(t, err)
+		require.Empty(t, cfg.ListenURL())
+	})
+
+	t.Run("ListensOnDatabaseListenURLBehindThePooler", func(t *testing.T) {
+		t.Parallel()
+
+		const direct = "postgres://clientiq@db.internal:5432/clientiq"
+		cfg, err := config.Load(getenv(map[string]string{"DATABASE_URL": viaPgBouncer, "DATABASE_POOLER": "pgbouncer-transaction",
+			"DATABASE_LISTEN_URL": direct}))
+		require.NoError(t, err)
+		require.Equal(t, direct, cfg.ListenURL())
+		require.Equal(t, viaPgBouncer, cfg.DatabaseURL)
+	})
+
+	t.Run("RefusesAListenURLThroughThePooler", func(t *testing.T) {
+		t.Parallel()
+
+		cfg, err := config.Load(getenv(map[string]string{"DATABASE_URL": viaPgBouncer, "DATABASE_POOLER": "pgbouncer-transaction",
+			"DATABASE_LISTEN_URL": viaPgBouncer}))
+		require.Nil(t, cfg)
+		cerr := requireConfigError(t, err, "DATABASE_LISTEN_URL")
+		require.Contains(t, cerr.Problem, "direct connection")
+	})
+
+	t.Run("RefusesAListenURLThatIsNotPostgreSQL", func(t *testing.T) {
+		t.Parallel()
+
+		cfg, err := config.Load(getenv(map[string]string{"DATABASE_LISTEN_URL": "redis://127.0.0.1:6379"}))
+		require.Nil(t, cfg)
+		requireConfigError(t, err, "DATABASE_LISTEN_URL")
+	})
+
 	t.Run("ProductionAcceptsThePooler", func(t *testing.T) {
 		t.Parallel()
 
