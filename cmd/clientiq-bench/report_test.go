@@ -1,11 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/clientiq/clientiq/ent/entgql"
 )
 
 func TestPercentile(t *testing.T) {
@@ -164,4 +169,38 @@ func TestProfileParts(t *testing.T) {
 		" 20.48%    ent Paginate",
 		"  8.57%      its COUNT",
 	}, profileParts(cum))
+}
+
+func TestPageBodyCarriesTheCursorOfItsProject(t *testing.T) {
+	t.Parallel()
+	id := uuid.New()
+	var body struct {
+		Query     string `json:"query"`
+		Variables struct {
+			After string `json:"after"`
+		} `json:"variables"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(pageBody(id)), &body))
+	require.Equal(t, pageQuery, body.Query)
+	var c entgql.Cursor[uuid.UUID]
+	require.NoError(t, c.UnmarshalGQL(body.Variables.After))
+	require.Equal(t, id, c.ID)
+}
+
+func TestMidOffsetLeavesAFullPageAfterIt(t *testing.T) {
+	t.Parallel()
+	for projects, want := range map[int]int{21: 0, 22: 0, 23: 1, 1000: 489} {
+		require.Equal(t, want, midOffset(projects), "%d projects", projects)
+		require.GreaterOrEqual(t, projects-midOffset(projects)-1, 20, "%d projects", projects)
+	}
+}
+
+func TestPageCheckWantsAFullPage(t *testing.T) {
+	t.Parallel()
+	page := func(n int) *vegeta.Result {
+		return &vegeta.Result{Body: []byte(`{"data":{"projects":{"edges":[` + strings.Repeat(`{"node":{"id":"x"}},`, n) + `]}}}`)}
+	}
+	require.Empty(t, pageCheck(page(20)))
+	require.Contains(t, pageCheck(page(19)), "a page of 19 projects")
+	require.NotEmpty(t, pageCheck(&vegeta.Result{Body: []byte(`{"errors":[{"message":"no"}],"data":null}`)}))
 }

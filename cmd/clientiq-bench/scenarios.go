@@ -209,11 +209,6 @@ func (h *harness) refresh() (attackSpec, error) {
 	return attackSpec{targeter: tr, check: tokenCheck, onResult: h.harvest}, nil
 }
 
-// single is the list query against the one tenant holding every row.
-func (h *harness) single() attackSpec {
-	return attackSpec{targeter: vegeta.NewStaticTargeter(h.gqlTarget(h.tokens.single, listQuery)), check: gqlCheck}
-}
-
 // modes are the runs of a scenario, lightest first: the constant rate,
 // which may be more than the server can take, comes last; the direct run,
 // when the scenario has one, right after the closed loop it compares with.
