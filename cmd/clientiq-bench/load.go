@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -21,6 +23,8 @@ type attackSpec struct {
 	// direct, when set, is one request's work done in process for the
 	// "direct" run (see direct.go).
 	direct directFunc
+	// writes says the runs write, so WAL flushes are worth counting.
+	writes bool
 }
 
 // requestTimeout bounds each request of a run.
@@ -38,7 +42,8 @@ type runner struct {
 	srv    *server
 	dbName string
 	// pg reads PostgreSQL's WAL statistics around each run (nil: none).
-	pg *pgxpool.Pool
+	pg      *pgxpool.Pool
+	walOnce sync.Once
 	// vegetaLoop drives closed-loop runs with vegeta rather than closedLoop.
 	vegetaLoop bool
 }
@@ -50,8 +55,13 @@ func (rn *runner) attack(ctx context.Context, spec attackSpec, mode runMode, du 
 		run.TargetRate = mode.rate
 	}
 	run.RSSRunningMax = resetPeakRSS(rn.srv.pid) != nil
+	var walBefore, walAfter float64
+	walOK := spec.writes
+	if walOK {
+		time.Sleep(statsLag) // what came before is reported by now
+		walBefore, walOK = rn.walSyncs(ctx)
+	}
 	before := rn.srv.sample(ctx, rn.dbName)
-	walBefore, walOK := walSyncs(ctx, rn.pg)
 	var t *tally
 	if mode.name == "direct" {
 		t = directLoop(ctx, spec, mode.conns, du)
@@ -71,11 +81,14 @@ func (rn *runner) attack(ctx context.Context, spec attackSpec, mode runMode, du 
 		t = closedLoop(ctx, spec, mode.conns, du, requestTimeout)
 	}
 	after := rn.srv.sample(ctx, rn.dbName)
-	walAfter, walOK2 := walSyncs(ctx, rn.pg)
+	if walOK {
+		time.Sleep(statsLag) // the run's last flushes reported
+		walAfter, walOK = rn.walSyncs(ctx)
+	}
 	if err := ctx.Err(); err != nil {
 		return run, err
 	}
-	if walOK && walOK2 && len(t.lat) > 0 {
+	if walOK && len(t.lat) > 0 {
 		run.WALSyncs = (walAfter - walBefore) / float64(len(t.lat))
 		run.WALSyncRate = (walAfter - walBefore) / after.at.Sub(before.at).Seconds()
 	}
@@ -187,15 +200,21 @@ func measure(run *Run, before, after sample, srv *server) {
 	}
 }
 
+// statsLag is how long PostgreSQL may take to report a backend's
+// statistics: a busy backend at most once a second, an idle one within a
+// second of going idle.
+const statsLag = 1100 * time.Millisecond
+
 // walSyncs is pg_stat_wal's count of WAL flushes (fdatasync and the like;
-// cluster-wide). PostgreSQL 15 backends report it when idle, at most once
-// a second, so a 10 s run's figure is good to about a tenth.
-func walSyncs(ctx context.Context, pg *pgxpool.Pool) (float64, bool) {
-	if pg == nil {
+// the whole cluster). PostgreSQL 18 moved it to pg_stat_io; where the
+// query fails the runs go without the figure, said once in the log.
+func (rn *runner) walSyncs(ctx context.Context) (float64, bool) {
+	if rn.pg == nil {
 		return 0, false
 	}
 	var n float64
-	if err := pg.QueryRow(ctx, `SELECT wal_sync FROM pg_stat_wal`).Scan(&n); err != nil {
+	if err := rn.pg.QueryRow(ctx, `SELECT wal_sync FROM pg_stat_wal`).Scan(&n); err != nil {
+		rn.walOnce.Do(func() { slog.Warn("no WAL flush counts", slog.Any("error", err)) })
 		return 0, false
 	}
 	return n, true

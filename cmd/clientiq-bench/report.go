@@ -122,7 +122,9 @@ type Scenario struct {
 // number of connections.
 type Run struct {
 	// Mode is "rate" (constant rate), "max" (closed loop, as fast as the
-	// connections go) or "c1" (closed loop on one connection).
+	// connections go), "c1" (closed loop on one connection), "direct" (the
+	// work in process, no HTTP: see direct.go), or scenario 6's "spread"
+	// and "single" (closed loop, the two sides of a round).
 	Mode        string  `json:"mode"`
 	Connections int     `json:"connections"`
 	TargetRate  int     `json:"target_rate,omitempty"`
@@ -302,9 +304,13 @@ func renderMarkdown(r *Report) string {
 			if run.RSSRunningMax {
 				rss += "*"
 			}
-			p("| %s | %s | %d | %.0f | %.2f | %.2f | %.2f | %d | %s | %.0f | %.0f | %.0f | %.2f | %s |",
+			srvCPU := fmt.Sprintf("%.0f", run.ServerCPUus)
+			if run.Mode == "direct" { // the server idles through it
+				rss, srvCPU = "–", "–"
+			}
+			p("| %s | %s | %d | %.0f | %.2f | %.2f | %.2f | %d | %s | %s | %.0f | %.0f | %.2f | %s |",
 				sc.ID, mode, run.Connections, run.RPS, run.P50, run.P95, run.P99, run.Errors, rss,
-				run.ServerCPUus, run.PostgresCPUus, run.LoadgenCPUus, run.OtherCPUShare, queriesCell(run.DBQueries))
+				srvCPU, run.PostgresCPUus, run.LoadgenCPUus, run.OtherCPUShare, queriesCell(run.DBQueries))
 		}
 	}
 	var starts []string
@@ -335,6 +341,25 @@ func renderMarkdown(r *Report) string {
 	if len(pgMem) > 0 {
 		p("")
 		p("PostgreSQL backends of the benchmark database at the end of each 32-connection run, private memory (catalog and relation caches, prepared statements; shared_buffers excluded): %s.", strings.Join(pgMem, "; "))
+	}
+	var direct []string
+	for _, sc := range r.Scenarios {
+		var srv, dir *Run
+		for i := range sc.Runs {
+			switch sc.Runs[i].Mode {
+			case "max":
+				srv = &sc.Runs[i]
+			case "direct":
+				dir = &sc.Runs[i]
+			}
+		}
+		if srv != nil && dir != nil && dir.RPS > 0 {
+			direct = append(direct, fmt.Sprintf("%s %.0f req/s through the server, %.0f direct (%.2f of it)", sc.ID, srv.RPS, dir.RPS, srv.RPS/dir.RPS))
+		}
+	}
+	if len(direct) > 0 {
+		p("")
+		p("The server's runs against the same work done direct, in process without HTTP (32 connections): %s.", strings.Join(direct, "; "))
 	}
 	var wal []string
 	for _, sc := range r.Scenarios {

@@ -93,15 +93,22 @@ func (h *harness) scenarios() []scenario {
 		{id: "2-graphql-nested", title: "GraphQL projects(first: 10) → owner and items(first: 5)", rate: h.o.rate,
 			spec: func() (attackSpec, error) { return h.spread(nestedQuery), nil }},
 		{id: "3-graphql-create", title: "GraphQL createProject (with its audit write), spread over every tenant", rate: h.o.rate,
-			spec:   func() (attackSpec, error) { return h.spread(createQuery), nil },
+			spec:   func() (attackSpec, error) { return writes(h.spread(createQuery), nil) },
 			direct: h.directCreate, after: h.ds.deleteCreated},
 		{id: "4-rest-list", title: "REST GET /api/v1/projects/?limit=20, pages 1 and 2 (cursor), spread over every tenant", rate: h.o.rate,
 			spec: h.restList, direct: h.directList},
 		{id: "5a-login", title: "REST POST /api/v1/auth/login (argon2id), spread over every tenant", rate: h.o.loginRate,
-			spec: h.login},
+			spec: func() (attackSpec, error) { return writes(h.login()) }},
 		{id: "5b-refresh", title: "REST POST /api/v1/auth/refresh (rotation), sessions from 5a", rate: h.o.rate,
-			spec: h.refresh},
+			spec: func() (attackSpec, error) { return writes(h.refresh()) }},
 	}
+}
+
+// writes marks a scenario's runs as writing: their WAL flushes are counted
+// once PostgreSQL has reported them (see walSyncs).
+func writes(spec attackSpec, err error) (attackSpec, error) {
+	spec.writes = true
+	return spec, err
 }
 
 // restList asks each tenant for page 1 and, with the cursor page 1
@@ -293,18 +300,8 @@ func (h *harness) runScenario(ctx context.Context, sc scenario, logf func(string
 	if err != nil {
 		return out, err
 	}
-	if sc.direct != nil && h.o.direct {
-		defer h.direct.close()
-		if spec.direct, err = sc.direct(ctx); err != nil {
-			return out, err
-		}
-	}
-	for _, m := range h.modes(sc.rate, spec.direct != nil) {
-		if m.name == "direct" && h.o.warmup > 0 {
-			// Its own pool: connections and their statement caches.
-			_ = directLoop(ctx, spec, m.conns, h.o.warmup)
-		}
-		r, err := h.run.attack(ctx, spec, m, h.o.duration)
+	for _, m := range h.modes(sc.rate, sc.direct != nil && h.o.direct) {
+		r, err := h.attackMode(ctx, sc, spec, m)
 		if err != nil {
 			return out, err
 		}
@@ -321,6 +318,25 @@ func (h *harness) runScenario(ctx context.Context, sc scenario, logf func(string
 		}
 	}
 	return out, nil
+}
+
+// attackMode runs mode m of sc. The direct run opens its pool, builds its
+// work and warms up just before, and closes the pool right after, so its
+// backends count in no other run.
+func (h *harness) attackMode(ctx context.Context, sc scenario, spec attackSpec, m runMode) (Run, error) {
+	if m.name != "direct" {
+		return h.run.attack(ctx, spec, m, h.o.duration)
+	}
+	defer h.direct.close()
+	var err error
+	if spec.direct, err = sc.direct(ctx); err != nil {
+		return Run{}, err
+	}
+	if h.o.warmup > 0 {
+		// Its own pool: connections and their statement caches.
+		_ = directLoop(ctx, spec, m.conns, h.o.warmup)
+	}
+	return h.run.attack(ctx, spec, m, h.o.duration)
 }
 
 func label(r Run) string {

@@ -68,12 +68,6 @@ func checkTargets(r *Report) []Target {
 		ts = append(ts, higher("3-graphql-create: req/s, 32 connections", "req/s", refCreateRPS, createRPSTimes*refCreateRPS, m.RPS),
 			lower("3-graphql-create: p99, 32 connections (no target)", "ms", refCreateP99, refCreateP99, m.P99))
 	}
-	// The same creates done in process by project.Service, with no HTTP,
-	// GraphQL or token check: a ceiling for the server on these cores.
-	if d := find("3-graphql-create", "direct"); d != nil {
-		ts = append(ts, higher("3-graphql-create: its database work alone, in process (direct run; a ceiling, no target)", "req/s",
-			refCreateRPS, createRPSTimes*refCreateRPS, d.RPS))
-	}
 	// Peak RSS under the list scenario on 32 connections, the reference's
 	// load (the constant-rate run may open more connections).
 	if m := find("1-graphql-list", "max"); m != nil && m.PeakRSSMiB > 0 {

@@ -68,9 +68,14 @@ func (h *harness) tenancy(ctx context.Context, logf func(string, ...any)) (Scena
 		if round%2 == 1 {
 			a, b = y, x
 		}
-		t.SpreadRPS, t.SingleRPS = append(t.SpreadRPS, a.RPS), append(t.SingleRPS, b.RPS)
-		sc.Runs = append(sc.Runs, b)
+		a.Mode, b.Mode = "spread", "single"
+		sc.Runs = append(sc.Runs, a, b)
 		logf("6-single-schema   round %d: spread %.0f req/s (errors %d), single %.0f req/s (errors %d)", round+1, a.RPS, a.Errors, b.RPS, b.Errors)
+		if a.Errors > 0 || b.Errors > 0 {
+			// A side that failed did less work: no ratio from it.
+			return sc, nil, fmt.Errorf("round %d had errors (spread %d, single %d): %v %v", round+1, a.Errors, b.Errors, a.ErrorSamples, b.ErrorSamples)
+		}
+		t.SpreadRPS, t.SingleRPS = append(t.SpreadRPS, a.RPS), append(t.SingleRPS, b.RPS)
 	}
 	c1, err := h.run.attack(ctx, single, runMode{name: "c1", conns: 1}, h.o.duration)
 	if err != nil {

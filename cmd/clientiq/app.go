@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
 	"github.com/clientiq/clientiq/ent"
@@ -259,19 +260,28 @@ func (d *deps) listenViewers(ctx context.Context) error {
 	}
 	connCfg := d.db.Pool.Config().ConnConfig.Copy()
 	if u := d.cfg.DatabaseListenURL; u != "" {
-		var err error
-		if connCfg, err = pgx.ParseConfig(u); err != nil {
+		// pgxpool's parser, so pool settings copied along with the URL
+		// (pool_max_conns …) are taken off rather than sent to PostgreSQL.
+		pcfg, err := pgxpool.ParseConfig(u)
+		if err != nil {
 			// pgx's error may quote the URL, password and all.
 			return errors.New("DATABASE_LISTEN_URL cannot be parsed as a PostgreSQL URL")
 		}
+		connCfg = pcfg.ConnConfig
 		connCfg.ConnectTimeout = cmp.Or(d.cfg.DatabaseConnectTimeout, 5*time.Second)
 		if _, ok := connCfg.RuntimeParams["application_name"]; !ok {
 			connCfg.RuntimeParams["application_name"] = "clientiq-listen"
 		}
 	}
+	// The probe goes the way the triggers' notifications go: through the
+	// pool (a transaction pooler, maybe), committed at once.
+	probe := func(ctx context.Context, payload string) error {
+		_, err := d.db.Pool.Exec(ctx, `SELECT pg_notify($1, $2)`, viewercache.Channel, payload)
+		return err
+	}
 	go d.viewers.Listen(ctx, func(ctx context.Context) (*pgx.Conn, error) {
 		return pgx.ConnectConfig(ctx, connCfg)
-	}, time.Second, d.logger)
+	}, probe, time.Second, d.logger)
 	return nil
 }
 

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -208,11 +210,13 @@ func TestThreeServersThroughPgBouncerInTransactionPooling(t *testing.T) {
 	t.Run("a session ended on one server is refused by every server within a second", func(t *testing.T) {
 		// Each process keeps its viewer cache's feed on DATABASE_LISTEN_URL,
 		// past the bouncer, so its cache is live.
-		var listening int
-		require.NoError(t, db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND application_name = 'clientiq-listen' AND query = 'LISTEN '||$1`,
-			viewercache.Channel).Scan(&listening))
-		require.Equal(t, scServers, listening, "direct LISTEN sessions, one per process")
+		require.Eventually(t, func() bool {
+			var listening int
+			err := db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
+				WHERE datname = current_database() AND application_name = 'clientiq-listen' AND query = 'LISTEN '||$1`,
+				viewercache.Channel).Scan(&listening)
+			return err == nil && listening == scServers
+		}, 10*time.Second, 10*time.Millisecond, "direct LISTEN sessions, one per process")
 
 		data := c.ok(t, servers[0], scLoginMutation, map[string]any{"e": emails[0], "p": scPassword}, "X-Tenant", a.slug)
 		token, _ := scDig(data, "login", "accessToken").(string)
@@ -220,9 +224,13 @@ func TestThreeServersThroughPgBouncerInTransactionPooling(t *testing.T) {
 		session := []string{"Authorization", "Bearer " + token, "X-Tenant", a.slug}
 		const q = `{ projects(first: 1) { totalCount } }`
 		for _, s := range servers { // each process caches the viewer
+			require.Equal(t, 1.0, scMetric(t, s, "clientiq_viewer_cache_live"), "the cache of %s answers", s.addr)
+			hits := scMetric(t, s, `clientiq_viewer_cache_lookups_total{result="hit"}`)
 			for range 2 {
 				require.Empty(t, c.code(t, s, q, nil, session...), "the new session on %s", s.addr)
 			}
+			require.Greater(t, scMetric(t, s, `clientiq_viewer_cache_lookups_total{result="hit"}`), hits,
+				"the second request on %s took its viewer from the cache", s.addr)
 		}
 		c.ok(t, servers[0], `mutation { logout }`, nil, session...)
 		returned := time.Now()
@@ -348,4 +356,24 @@ func scKeepAsking(c *scClient, servers []*server, tn *scTenant) (stop func()) {
 		cancel()
 		<-done
 	}
+}
+
+// scMetric reads one sample (name with its labels, as exposed) from s's
+// /metrics.
+func scMetric(t *testing.T, s *server, sample string) float64 {
+	t.Helper()
+	resp, err := http.Get(s.url("/metrics"))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, sample+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			require.NoError(t, err, line)
+			return f
+		}
+	}
+	t.Fatalf("no %s in %s's /metrics", sample, s.addr)
+	return 0
 }

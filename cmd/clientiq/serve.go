@@ -132,6 +132,13 @@ func serve(ctx context.Context, e *env, addr string, withWorkers bool) error {
 	if err := d.listenViewers(ctx); err != nil {
 		return err
 	}
+	if d.viewers != nil {
+		if err := metrics.Register(d.viewers.Collector()); err != nil {
+			return fmt.Errorf("register metrics: %w", err)
+		}
+	} else if cfg.DatabaseListenURL != "" {
+		logger.WarnContext(ctx, "database_listen_url_unused", slog.String("detail", "VIEWER_CACHE_TTL is 0: no viewer cache, nothing to LISTEN for"))
+	}
 	outbox, err := d.outbox()
 	if err != nil {
 		return err

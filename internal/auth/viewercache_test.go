@@ -33,7 +33,7 @@ func cachedEnv(t *testing.T, feed bool) (*env, *viewercache.Cache, *tenancy.Tena
 		connCfg := e.pool.Config().ConnConfig.Copy()
 		go func() {
 			defer close(done)
-			vc.Listen(ctx, func(ctx context.Context) (*pgx.Conn, error) { return pgx.ConnectConfig(ctx, connCfg) },
+			vc.Listen(ctx, func(ctx context.Context) (*pgx.Conn, error) { return pgx.ConnectConfig(ctx, connCfg) }, nil,
 				10*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		}()
 		t.Cleanup(func() { cancel(); <-done })

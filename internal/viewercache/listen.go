@@ -2,6 +2,7 @@ package viewercache
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -14,16 +15,28 @@ import (
 // pool: it is held for as long as the process runs).
 type Connect func(ctx context.Context) (*pgx.Conn, error)
 
+// Probe sends payload on Channel the way the changes the cache must hear
+// about are sent (through the application's pool, which may be a
+// transaction pooler while Connect goes to PostgreSQL directly).
+type Probe func(ctx context.Context, payload string) error
+
+// probePrefix marks the payload of a Probe; every process hears every
+// probe, and ignores the others'.
+const probePrefix = "probe:"
+
 // Listen keeps the cache's invalidation feed connected until ctx ends:
-// it LISTENs on Channel, marks the cache live once listening, applies
-// every notification, and on any failure marks it not live and connects
-// again after retry (default 1s).
-func (c *Cache) Listen(ctx context.Context, connect Connect, retry time.Duration, logger *slog.Logger) {
+// it LISTENs on Channel and, when probe is set, sends a probe through it
+// and marks the cache live only once its own connection has heard it
+// (so a connection to another database, or one through a transaction
+// pooler, never makes a cache that misses invalidations answer). It then
+// applies every notification, and on any failure marks the cache not
+// live and connects again after retry (default 1s).
+func (c *Cache) Listen(ctx context.Context, connect Connect, probe Probe, retry time.Duration, logger *slog.Logger) {
 	if retry <= 0 {
 		retry = time.Second
 	}
 	for ctx.Err() == nil {
-		err := c.listenOnce(ctx, connect)
+		err := c.listenOnce(ctx, connect, probe)
 		c.SetLive(false)
 		if ctx.Err() != nil {
 			return
@@ -37,7 +50,7 @@ func (c *Cache) Listen(ctx context.Context, connect Connect, retry time.Duration
 	}
 }
 
-func (c *Cache) listenOnce(ctx context.Context, connect Connect) error {
+func (c *Cache) listenOnce(ctx context.Context, connect Connect, probe Probe) error {
 	conn, err := connect(ctx)
 	if err != nil {
 		return err
@@ -50,6 +63,11 @@ func (c *Cache) listenOnce(ctx context.Context, connect Connect) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
 		return err
 	}
+	if probe != nil {
+		if err := hearProbe(ctx, conn, probe, c.probeTimeout); err != nil {
+			return err
+		}
+	}
 	c.SetLive(true)
 	for {
 		n, err := conn.WaitForNotification(ctx)
@@ -60,10 +78,36 @@ func (c *Cache) listenOnce(ctx context.Context, connect Connect) error {
 	}
 }
 
+// hearProbe sends a probe of its own and waits for conn to hear it.
+// Whatever else arrives meanwhile needs no applying: the cache is not
+// live yet, and SetLive(true) drops everything.
+func hearProbe(ctx context.Context, conn *pgx.Conn, probe Probe, timeout time.Duration) error {
+	payload := probePrefix + uuid.NewString()
+	if err := probe(ctx, payload); err != nil {
+		return fmt.Errorf("send the probe notification: %w", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		n, err := conn.WaitForNotification(wctx)
+		if err != nil {
+			if ctx.Err() == nil && wctx.Err() != nil {
+				return fmt.Errorf("the LISTEN connection did not hear its probe within %s: it must reach the database the application writes to, directly (not through a transaction pooler)", timeout)
+			}
+			return err
+		}
+		if n.Payload == payload {
+			return nil
+		}
+	}
+}
+
 // apply turns a notification's payload into an invalidation.
 func (c *Cache) apply(payload string) {
 	kind, arg, _ := strings.Cut(payload, ":")
 	switch kind {
+	case strings.TrimSuffix(probePrefix, ":"):
+		return // another process checking its own feed
 	case "t":
 		if arg != "" {
 			c.InvalidateTenant(arg)

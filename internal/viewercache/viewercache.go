@@ -62,11 +62,14 @@ type entry struct {
 
 // Cache is safe for concurrent use. The zero value is not usable; see New.
 type Cache struct {
-	ttl time.Duration
-	max int
-	now func() time.Time
+	ttl          time.Duration
+	max          int
+	now          func() time.Time
+	probeTimeout time.Duration
 
 	live atomic.Bool
+	// hits and misses count Get's answers while live (see Collector).
+	hits, misses atomic.Uint64
 	// clock counts invalidations; Begin reads it.
 	clock atomic.Uint64
 
@@ -94,6 +97,9 @@ type Config struct {
 	MaxEntries int
 	// Now is the clock (tests). Default time.Now.
 	Now func() time.Time
+	// ProbeTimeout is how long Listen's connection may take to hear its
+	// probe. Default 5s.
+	ProbeTimeout time.Duration
 }
 
 // New returns an empty cache, not live until SetLive(true).
@@ -107,7 +113,10 @@ func New(cfg Config) *Cache {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Cache{ttl: cfg.TTL, max: cfg.MaxEntries, now: cfg.Now,
+	if cfg.ProbeTimeout <= 0 {
+		cfg.ProbeTimeout = 5 * time.Second
+	}
+	return &Cache{ttl: cfg.TTL, max: cfg.MaxEntries, now: cfg.Now, probeTimeout: cfg.ProbeTimeout,
 		entries: map[Key]entry{}, tenants: map[string]stamp{}, users: map[uuid.UUID]stamp{}}
 }
 
@@ -143,8 +152,10 @@ func (c *Cache) Get(k Key) (*tenancy.Viewer, bool) {
 	valid := ok && c.validLocked(k, e)
 	c.mu.RUnlock()
 	if !valid {
+		c.misses.Add(1)
 		return nil, false
 	}
+	c.hits.Add(1)
 	v := e.v
 	return &v, true
 }

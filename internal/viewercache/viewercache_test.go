@@ -1,11 +1,13 @@
 package viewercache
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/clientiq/clientiq/internal/rbac"
@@ -200,6 +202,8 @@ func TestNotificationPayloads(t *testing.T) {
 		"u:not-a-uuid":       {kTenant, kUser},
 		"t:":                 {kTenant, kUser},
 		"garbage":            {kTenant, kUser},
+		// Another process checking its own feed: nothing to drop.
+		"probe:" + uuid.NewString(): nil,
 	} {
 		c, _ := newLive(t, Config{})
 		c.Put(kTenant, c.Begin(), viewer(kTenant.User))
@@ -219,4 +223,29 @@ func containsKey(keys []Key, k Key) bool {
 		}
 	}
 	return false
+}
+
+func TestCollectorCountsLookupsWhileLive(t *testing.T) {
+	t.Parallel()
+	c := New(Config{})
+	live := func(v string) *strings.Reader {
+		return strings.NewReader("# HELP clientiq_viewer_cache_live 1 while the viewer cache answers (its invalidation feed is up), else 0.\n" +
+			"# TYPE clientiq_viewer_cache_live gauge\nclientiq_viewer_cache_live " + v + "\n")
+	}
+	k := Key{Schema: "tenant_acme", User: uuid.New(), Session: uuid.New()}
+	c.Get(k) // not live: not a lookup
+	require.NoError(t, testutil.CollectAndCompare(c.Collector(), live("0"), "clientiq_viewer_cache_live"))
+	c.SetLive(true)
+	c.Get(k)
+	c.Put(k, c.Begin(), viewer(k.User))
+	c.Get(k)
+	c.Get(k)
+	require.NoError(t, testutil.CollectAndCompare(c.Collector(), live("1"), "clientiq_viewer_cache_live"))
+	want := `
+# HELP clientiq_viewer_cache_lookups_total Viewer cache lookups while it answered, by result (hit: the viewer was not read from the database).
+# TYPE clientiq_viewer_cache_lookups_total counter
+clientiq_viewer_cache_lookups_total{result="hit"} 2
+clientiq_viewer_cache_lookups_total{result="miss"} 1
+`
+	require.NoError(t, testutil.CollectAndCompare(c.Collector(), strings.NewReader(want), "clientiq_viewer_cache_lookups_total"))
 }
