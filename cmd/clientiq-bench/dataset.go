@@ -30,8 +30,9 @@ const (
 	// createdName names the projects scenario 3 creates; they are deleted
 	// afterwards so the dataset stays what its marker says.
 	createdName = "bench-created"
-	// datasetFormat changes when the dataset's shape does.
-	datasetFormat = "v1"
+	// datasetFormat changes when the dataset's shape does (v2: ids
+	// time-ordered, as the server assigns them).
+	datasetFormat = "v2"
 )
 
 // tenantRef is one benchmark tenant and its owner.
@@ -247,8 +248,12 @@ func fill(ctx context.Context, d *db.DB, t *tenantRef, hash string, planID uuid.
 				if n == projects {
 					return nil, nil
 				}
-				ids[n] = uuid.New()
-				at := base.Add(-time.Duration(n) * time.Second)
+				// Oldest first, with the time-ordered ids the server gives
+				// the projects and items it creates (db.NewID), so a
+				// tenant's rows lie in id order on disk as they would in a
+				// database ClientIQ filled.
+				ids[n] = db.NewID()
+				at := base.Add(-time.Duration(projects-1-n) * time.Second)
 				n++
 				return []any{ids[n-1], at, at, fmt.Sprintf("Project %d", n), "", "active", t.UserID}, nil
 			}))
@@ -265,9 +270,9 @@ func fill(ctx context.Context, d *db.DB, t *tenantRef, hash string, planID uuid.
 				if n == items {
 					return nil, nil
 				}
-				at := base.Add(-time.Duration(n) * time.Millisecond)
+				at := base.Add(-time.Duration(items-1-n) * time.Millisecond)
 				n++
-				return []any{uuid.New(), at, at, fmt.Sprintf("Item %d", n),
+				return []any{db.NewID(), at, at, fmt.Sprintf("Item %d", n),
 					[]byte(fmt.Sprintf(`{"n":%d,"source":"bench"}`, n)), []byte(`["bench","load"]`), ids[n%projects]}, nil
 			}))
 		if err != nil {
