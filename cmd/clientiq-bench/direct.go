@@ -65,8 +65,8 @@ func directLoop(ctx context.Context, spec attackSpec, conns int, du time.Duratio
 }
 
 // directDB is the in-process service side of the direct runs: its pool is
-// opened by the first direct run of a scenario and closed after that
-// scenario, so its backends count in no other run's PostgreSQL figures.
+// opened for a direct run and closed right after it (harness.attackMode),
+// so its backends count in no other run's PostgreSQL figures.
 type directDB struct {
 	url      string
 	maxConns int32
