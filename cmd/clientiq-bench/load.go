@@ -58,7 +58,6 @@ func (rn *runner) attack(ctx context.Context, spec attackSpec, mode runMode, du 
 	var walBefore, walAfter float64
 	walOK := spec.writes
 	if walOK {
-		time.Sleep(statsLag) // what came before is reported by now
 		walBefore, walOK = rn.walSyncs(ctx)
 	}
 	before := rn.srv.sample(ctx, rn.dbName)
@@ -82,7 +81,6 @@ func (rn *runner) attack(ctx context.Context, spec attackSpec, mode runMode, du 
 	}
 	after := rn.srv.sample(ctx, rn.dbName)
 	if walOK {
-		time.Sleep(statsLag) // the run's last flushes reported
 		walAfter, walOK = rn.walSyncs(ctx)
 	}
 	if err := ctx.Err(); err != nil {
@@ -200,14 +198,14 @@ func measure(run *Run, before, after sample, srv *server) {
 	}
 }
 
-// statsLag is how long PostgreSQL may take to report a backend's
-// statistics: a busy backend at most once a second, an idle one within a
-// second of going idle.
-const statsLag = 1100 * time.Millisecond
-
 // walSyncs is pg_stat_wal's count of WAL flushes (fdatasync and the like;
-// the whole cluster). PostgreSQL 18 moved it to pg_stat_io; where the
-// query fails the runs go without the figure, said once in the log.
+// the whole cluster). A backend reports it at most once a second, and one
+// that goes idle within a second of its last report holds the rest for
+// ten (PostgreSQL 15's pgstat.c), so a run's count may miss up to about a
+// second of its own flushes and take as much of what came before: good
+// to about a tenth over 10 s. PostgreSQL 18 moved the column to pg_stat_io;
+// where the query fails the runs go without the figure, said once in the
+// log.
 func (rn *runner) walSyncs(ctx context.Context) (float64, bool) {
 	if rn.pg == nil {
 		return 0, false

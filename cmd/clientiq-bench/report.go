@@ -371,7 +371,7 @@ func renderMarkdown(r *Report) string {
 	}
 	if len(wal) > 0 {
 		p("")
-		p("PostgreSQL's WAL flushes per request (pg_stat_wal.wal_sync; a commit waits for one and commits in progress together share it, so the flush rate times the requests per flush bounds the writes): %s.", strings.Join(wal, "; "))
+		p("PostgreSQL's WAL flushes per request (pg_stat_wal.wal_sync, good to about a tenth: backends report it late; a commit waits for one flush, and the commits in progress share it): %s.", strings.Join(wal, "; "))
 	}
 	for _, sc := range r.Scenarios {
 		for _, run := range sc.Runs {

@@ -105,7 +105,7 @@ func (h *harness) scenarios() []scenario {
 }
 
 // writes marks a scenario's runs as writing: their WAL flushes are counted
-// once PostgreSQL has reported them (see walSyncs).
+// (see walSyncs).
 func writes(spec attackSpec, err error) (attackSpec, error) {
 	spec.writes = true
 	return spec, err

@@ -224,7 +224,8 @@ func TestThreeServersThroughPgBouncerInTransactionPooling(t *testing.T) {
 		session := []string{"Authorization", "Bearer " + token, "X-Tenant", a.slug}
 		const q = `{ projects(first: 1) { totalCount } }`
 		for _, s := range servers { // each process caches the viewer
-			require.Equal(t, 1.0, scMetric(t, s, "clientiq_viewer_cache_live"), "the cache of %s answers", s.addr)
+			require.Eventually(t, func() bool { return scMetric(t, s, "clientiq_viewer_cache_live") == 1 },
+				10*time.Second, 10*time.Millisecond, "the cache of %s answers", s.addr)
 			hits := scMetric(t, s, `clientiq_viewer_cache_lookups_total{result="hit"}`)
 			for range 2 {
 				require.Empty(t, c.code(t, s, q, nil, session...), "the new session on %s", s.addr)

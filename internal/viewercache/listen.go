@@ -83,11 +83,13 @@ func (c *Cache) listenOnce(ctx context.Context, connect Connect, probe Probe) er
 // live yet, and SetLive(true) drops everything.
 func hearProbe(ctx context.Context, conn *pgx.Conn, probe Probe, timeout time.Duration) error {
 	payload := probePrefix + uuid.NewString()
-	if err := probe(ctx, payload); err != nil {
-		return fmt.Errorf("send the probe notification: %w", err)
-	}
+	// The timeout covers sending too: a pool with no free connection
+	// is a feed down, logged and retried, not a wait without end.
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if err := probe(wctx, payload); err != nil {
+		return fmt.Errorf("send the probe notification: %w", err)
+	}
 	for {
 		n, err := conn.WaitForNotification(wctx)
 		if err != nil {
