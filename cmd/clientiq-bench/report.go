@@ -343,16 +343,9 @@ func renderMarkdown(r *Report) string {
 		p("PostgreSQL backends of the benchmark database at the end of each 32-connection run, private memory (catalog and relation caches, prepared statements; shared_buffers excluded): %s.", strings.Join(pgMem, "; "))
 	}
 	var direct []string
-	for _, sc := range r.Scenarios {
-		var srv, dir *Run
-		for i := range sc.Runs {
-			switch sc.Runs[i].Mode {
-			case "max":
-				srv = &sc.Runs[i]
-			case "direct":
-				dir = &sc.Runs[i]
-			}
-		}
+	for i := range r.Scenarios {
+		sc := &r.Scenarios[i]
+		srv, dir := sc.run("max"), sc.run("direct")
 		if srv != nil && dir != nil && dir.RPS > 0 {
 			direct = append(direct, fmt.Sprintf("%s %.0f req/s through the server, %.0f direct (%.2f of it)", sc.ID, srv.RPS, dir.RPS, srv.RPS/dir.RPS))
 		}
@@ -449,14 +442,22 @@ func renderMarkdown(r *Report) string {
 
 // hasDirect reports whether r has a direct run.
 func hasDirect(r *Report) bool {
-	for _, sc := range r.Scenarios {
-		for _, run := range sc.Runs {
-			if run.Mode == "direct" {
-				return true
-			}
+	for i := range r.Scenarios {
+		if r.Scenarios[i].run("direct") != nil {
+			return true
 		}
 	}
 	return false
+}
+
+// run returns sc's first run in mode, nil when it has none.
+func (sc *Scenario) run(mode string) *Run {
+	for i := range sc.Runs {
+		if sc.Runs[i].Mode == mode {
+			return &sc.Runs[i]
+		}
+	}
+	return nil
 }
 
 func queriesCell(q float64) string {

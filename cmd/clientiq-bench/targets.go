@@ -24,13 +24,8 @@ const (
 func checkTargets(r *Report) []Target {
 	find := func(id, mode string) *Run {
 		for i := range r.Scenarios {
-			if r.Scenarios[i].ID != id {
-				continue
-			}
-			for j := range r.Scenarios[i].Runs {
-				if r.Scenarios[i].Runs[j].Mode == mode {
-					return &r.Scenarios[i].Runs[j]
-				}
+			if r.Scenarios[i].ID == id {
+				return r.Scenarios[i].run(mode)
 			}
 		}
 		return nil

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
 	"github.com/clientiq/clientiq/ent"
@@ -260,18 +258,13 @@ func (d *deps) listenViewers(ctx context.Context) error {
 	}
 	connCfg := d.db.Pool.Config().ConnConfig.Copy()
 	if u := d.cfg.DatabaseListenURL; u != "" {
-		// pgxpool's parser, so pool settings copied along with the URL
-		// (pool_max_conns …) are taken off rather than sent to PostgreSQL.
-		pcfg, err := pgxpool.ParseConfig(u)
+		// Configured as the pool's connections are (pool settings copied
+		// along with the URL taken off, connect timeout, application name).
+		pcfg, err := db.PoolConfig(db.Config{URL: u, ConnectTimeout: d.cfg.DatabaseConnectTimeout, ApplicationName: "clientiq-listen"})
 		if err != nil {
-			// pgx's error may quote the URL, password and all.
 			return errors.New("DATABASE_LISTEN_URL cannot be parsed as a PostgreSQL URL")
 		}
 		connCfg = pcfg.ConnConfig
-		connCfg.ConnectTimeout = cmp.Or(d.cfg.DatabaseConnectTimeout, 5*time.Second)
-		if _, ok := connCfg.RuntimeParams["application_name"]; !ok {
-			connCfg.RuntimeParams["application_name"] = "clientiq-listen"
-		}
 	}
 	// The probe goes the way the triggers' notifications go: through the
 	// pool (a transaction pooler, maybe), committed at once.
