@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench.sh is `make bench`: the Go benchmarks of tenancy (provisioning,
 # fleet migrations, tenancy overhead), of the GraphQL list in process, and of River (no-op, SendEmail into
-# Mailpit, payments) and of scale-out (list req/s with 1, 2, 3 `clientiq
+# Mailpit, a per-tenant maintenance fan-out, payments) and of scale-out (list req/s with 1, 2, 3 `clientiq
 # serve` behind PgBouncer), each with an iteration count that fits it, then the
 # load scenarios of issue 7 against a running server (cmd/clientiq-bench,
 # default dataset: 100 tenants × 1,000 projects and 10,000 data items, with
@@ -40,9 +40,11 @@ run '^BenchmarkMigrateAdditive$' 3x
 run '^BenchmarkTenancyOverhead$' '3s -count=5'
 # The GraphQL list in process: CPU, bytes and allocations per request.
 run '^BenchmarkGraphQLList$' '3000x -count=3' ./graph/
-# River: a no-op job, SendEmail into Mailpit, and the payment pipeline.
+# River: a no-op job, SendEmail into Mailpit, a maintenance fan-out over 300
+# tenants, and the payment pipeline.
 run '^BenchmarkRiverNoop$' '20000x -count=3' ./internal/jobs/
 run '^BenchmarkRiverSendEmail$' '2000x -count=3' ./internal/jobs/
+run '^BenchmarkMaintenanceFanOut$' '300x -count=2' ./internal/jobs/
 run '^BenchmarkPaymentPipeline$' '1000x -count=3' ./internal/payment/
 # Scale-out: list req/s with 1, 2, 3 `clientiq serve` (GOMAXPROCS=1) behind PgBouncer.
 run '^BenchmarkScaleOut$' 1x ./cmd/clientiq/

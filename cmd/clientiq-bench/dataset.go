@@ -82,6 +82,10 @@ func prepareDataset(ctx context.Context, o *options, bin string, env []string, l
 			d.Close()
 			return nil, err
 		}
+		if err := ds.forgetResolutions(ctx, o.redisURL); err != nil {
+			d.Close()
+			return nil, err
+		}
 		// A run that died during scenario 3 may have left its projects.
 		return ds, ds.deleteCreated(ctx)
 	}
@@ -129,21 +133,52 @@ func prepareDataset(ctx context.Context, o *options, bin string, env []string, l
 	return ds, nil
 }
 
-// build provisions the tenants and loads their rows.
-func (ds *dataset) build(ctx context.Context, o *options, logf func(string, ...any)) error {
-	store, err := cache.Open(ctx, o.redisURL, false)
+// forgetResolutions drops the host and slug resolutions Redis may hold
+// for the dataset's tenants: another benchmark database served through the
+// same Redis in the last five minutes (the shared cache's TTL) left its own
+// tenants under the same slugs there, and a server would answer their
+// requests with that database's tenant (401: the token is for another
+// one). A build needs none of it: provisioning forgets each tenant's.
+func (ds *dataset) forgetResolutions(ctx context.Context, redisURL string) error {
+	svc, closeSvc, err := ds.tenantService(ctx, redisURL)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer closeSvc()
+	ts := make([]*tenant.Tenant, 0, len(ds.tenants)+1)
+	for _, t := range append([]tenantRef{ds.single}, ds.tenants...) {
+		ts = append(ts, &tenant.Tenant{Tenant: tenancy.Tenant{ID: t.ID, Slug: t.Slug}})
+	}
+	svc.ForgetCached(ctx, ts...)
+	return nil
+}
+
+// tenantService is the tenant service over the dataset's database and the
+// server's Redis; closing it waits for its delayed cache invalidations
+// (WaitForgotten), so no server sees a resolution it forgot.
+func (ds *dataset) tenantService(ctx context.Context, redisURL string) (*tenant.Service, func(), error) {
+	store, err := cache.Open(ctx, redisURL, false)
+	if err != nil {
+		return nil, nil, err
+	}
 	svc, err := tenant.NewService(tenant.Config{Pool: ds.db.Pool, Cache: store,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), BaseDomain: benchDomain})
 	if err != nil {
-		return err
+		_ = store.Close()
+		return nil, nil, err
 	}
+	return svc, func() { svc.WaitForgotten(); _ = store.Close() }, nil
+}
+
+// build provisions the tenants and loads their rows.
+func (ds *dataset) build(ctx context.Context, o *options, logf func(string, ...any)) error {
 	// The service also forgets cached host answers in Redis, so a server
 	// never sees an earlier build's tenants.
-	defer svc.WaitForgotten()
+	svc, closeSvc, err := ds.tenantService(ctx, o.redisURL)
+	if err != nil {
+		return err
+	}
+	defer closeSvc()
 	ds.tenants = make([]tenantRef, o.tenants)
 	logf("dataset: provisioning %d tenants with %d workers", o.tenants, o.provisionWorkers)
 	start := time.Now()

@@ -14,6 +14,8 @@ import (
 	"github.com/clientiq/clientiq/internal/jobs"
 	"github.com/clientiq/clientiq/internal/mail"
 	"github.com/clientiq/clientiq/internal/mailtest"
+	"github.com/clientiq/clientiq/internal/member"
+	"github.com/clientiq/clientiq/internal/tenancy"
 )
 
 // drain inserts the jobs built by args (b.N of them, in batches), starts
@@ -25,20 +27,28 @@ import (
 // clock has stopped.
 func drain(b *testing.B, pool *pgxpool.Pool, client *river.Client[pgx.Tx], args func(i int) river.JobArgs) {
 	b.Helper()
+	drainInserted(b, pool, client, func(ctx context.Context) {
+		for start := 0; start < b.N; start += 1000 {
+			batch := make([]river.InsertManyParams, 0, 1000)
+			for i := start; i < min(start+1000, b.N); i++ {
+				batch = append(batch, river.InsertManyParams{Args: args(i)})
+			}
+			if _, err := client.InsertManyFast(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// drainInserted is drain with b.N jobs inserted by insert (on the clock).
+func drainInserted(b *testing.B, pool *pgxpool.Pool, client *river.Client[pgx.Tx], insert func(context.Context)) {
+	b.Helper()
 	ctx := context.Background()
 	events, cancelEvents := client.SubscribeConfig(&river.SubscribeConfig{ChanSize: b.N + 1000,
 		Kinds: []river.EventKind{river.EventKindJobCompleted, river.EventKindJobFailed, river.EventKindJobCancelled}})
 	defer cancelEvents()
 	b.ResetTimer()
-	for start := 0; start < b.N; start += 1000 {
-		batch := make([]river.InsertManyParams, 0, 1000)
-		for i := start; i < min(start+1000, b.N); i++ {
-			batch = append(batch, river.InsertManyParams{Args: args(i)})
-		}
-		if _, err := client.InsertManyFast(ctx, batch); err != nil {
-			b.Fatal(err)
-		}
-	}
+	insert(ctx)
 	if err := client.Start(ctx); err != nil {
 		b.Fatal(err)
 	}
@@ -103,5 +113,42 @@ func BenchmarkRiverSendEmail(b *testing.B) {
 	drain(b, d.Pool, client, func(i int) river.JobArgs {
 		return mail.SendEmailArgs{Template: mail.TemplatePasswordReset, To: fmt.Sprintf("user%d@bench.test", i), Locale: "en",
 			Data: map[string]string{"link": "https://bench.test/reset-password?token=t", "name": "Bench", "expires_at": "soon"}}
+	})
+}
+
+// BenchmarkMaintenanceFanOut is a per-tenant maintenance fan-out over b.N
+// tenants (run it with -benchtime Nx): one transaction enqueues a
+// member_purge_invitations job per tenant (jobs.FanOut, as the hourly
+// periodic job does), and the maintenance queue's two workers run each in
+// its tenant's schema, tenant middleware included. Jobs (tenants) per
+// second from the insert to the last completion: what bounds how many
+// tenants one process's hourly maintenance can cover.
+func BenchmarkMaintenanceFanOut(b *testing.B) {
+	e := newEnv(b)
+	for range b.N {
+		e.newTenant(b, "")
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, member.NewPurgeInvitationsWorker(member.PurgeInvitationsConfig{Clients: e.clients, Logger: discard}))
+	client, err := jobs.NewClient(e.db.Pool, jobs.Config{Logger: discard, Workers: workers})
+	if err != nil {
+		b.Fatal(err)
+	}
+	drainInserted(b, e.db.Pool, client, func(ctx context.Context) {
+		tx, err := e.db.Pool.Begin(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer func() { _ = tx.Rollback(ctx) }()
+		n, err := jobs.FanOut(ctx, client, tx, func(*tenancy.Tenant) river.JobArgs { return member.PurgeInvitationsArgs{} })
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n != b.N {
+			b.Fatalf("fan-out enqueued %d jobs for %d tenants", n, b.N)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			b.Fatal(err)
+		}
 	})
 }

@@ -32,7 +32,7 @@ type env struct {
 	clients *db.Clients
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	d := dbtest.New(t)
 	inserter, err := jobs.NewInserter(d.Pool, discard)
@@ -43,7 +43,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // newTenant provisions a tenant holding one project called marker.
-func (e *env) newTenant(t *testing.T, marker string) *tenancy.Tenant {
+func (e *env) newTenant(t testing.TB, marker string) *tenancy.Tenant {
 	t.Helper()
 	tn, err := e.tenants.Create(context.Background(), tenant.CreateInput{Slug: "t" + dbtest.RandomSuffix(), Name: "Tenant " + marker})
 	require.NoError(t, err)

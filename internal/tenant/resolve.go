@@ -239,11 +239,32 @@ func (s *Service) invalidate(ctx context.Context, hosts ...string) {
 
 // invalidateTenant forgets every resolution of t (its slug and all hosts).
 func (s *Service) invalidateTenant(ctx context.Context, t *Tenant) {
+	s.forget(ctx, s.resolutionKeys(t))
+}
+
+// resolutionKeys are the shared cache's keys of t's resolutions.
+func (s *Service) resolutionKeys(t *Tenant) []string {
 	keys := []string{cache.Key("", "tenant-slug", t.Slug), cache.Key("", "tenant-host", t.Slug+"."+s.baseDomain)}
 	for _, d := range t.Domains {
 		keys = append(keys, cache.Key("", "tenant-host", d.Domain))
 	}
-	s.forget(ctx, keys)
+	return keys
+}
+
+// ForgetCached forgets the shared cache's resolutions of ts (slugs, default
+// hosts, custom domains): every replica resolves them from the database
+// again within a second. The service does it for each change it makes;
+// this is for operators' tools whose database was changed or swapped
+// behind the service's back (a restored backup, the benchmark harness
+// switching between databases that share one Redis).
+func (s *Service) ForgetCached(ctx context.Context, ts ...*Tenant) {
+	keys := make([]string, 0, 2*len(ts))
+	for _, t := range ts {
+		keys = append(keys, s.resolutionKeys(t)...)
+	}
+	if len(keys) > 0 {
+		s.forget(ctx, keys)
+	}
 }
 
 // forget deletes cached resolutions now and once more shortly after: a

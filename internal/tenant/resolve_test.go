@@ -2,12 +2,14 @@ package tenant_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/clientiq/clientiq/internal/apperr"
@@ -335,6 +337,30 @@ func TestResolverReplicasSeeChangesWithinASecond(t *testing.T) {
 
 		_, err = rs.env.Svc.Reactivate(t.Context(), rs.acme.Slug)
 		require.NoError(t, err)
+		rs.requireEventually(t, host, rs.acme, "")
+	})
+
+	t.Run("ForgetCachedDropsAResolutionFromElsewhere", func(t *testing.T) {
+		t.Parallel()
+
+		rs := ttNewReplicas(t)
+		host := rs.acme.Slug + "." + rs.env.Base
+		rs.warm(t, host, rs.acme, "")
+
+		// Another database behind the same Redis (or a restored backup)
+		// has its own tenant under this slug, and a server of it cached it
+		// (after the provisioning's own delayed invalidation).
+		rs.env.Svc.WaitForgotten()
+		other := *rs.acme
+		other.ID = uuid.New()
+		b, err := json.Marshal(&other.Tenant)
+		require.NoError(t, err)
+		for _, key := range []string{cache.Key("", "tenant-slug", rs.acme.Slug), cache.Key("", "tenant-host", host)} {
+			require.NoError(t, rs.env.Cache.Set(t.Context(), key, b, time.Minute))
+		}
+		rs.requireEventually(t, host, &other, "")
+
+		rs.env.Svc.ForgetCached(t.Context(), rs.acme)
 		rs.requireEventually(t, host, rs.acme, "")
 	})
 
