@@ -149,8 +149,7 @@ func (ds *dataset) forgetResolutions(ctx context.Context, redisURL string) error
 	for _, t := range append([]tenantRef{ds.single}, ds.tenants...) {
 		ts = append(ts, &tenant.Tenant{Tenant: tenancy.Tenant{ID: t.ID, Slug: t.Slug}})
 	}
-	svc.ForgetCached(ctx, ts...)
-	return nil
+	return svc.ForgetCached(ctx, ts...)
 }
 
 // tenantService is the tenant service over the dataset's database and the

@@ -77,10 +77,11 @@ type Config struct {
 	// pgbouncer-transaction), where a LISTEN would be held by a server
 	// connection the pooler hands to other clients. Default false.
 	PollOnly bool
-	// FetchCooldown is the shortest time between two fetches of a queue.
-	// Zero keeps River's default (100 ms), which bounds a queue at
-	// MaxWorkers jobs per cooldown: lower it where short jobs must flow
-	// faster (the River benchmark), at the price of more fetch queries.
+	// FetchCooldown is the shortest time between two fetches of every
+	// queue but maintenance (which keeps maintenanceFetchCooldown). Zero
+	// keeps River's default (100 ms), which bounds a queue at MaxWorkers
+	// jobs per cooldown: lower it where short jobs must flow faster (the
+	// River benchmark), at the price of more fetch queries.
 	FetchCooldown time.Duration
 	// TestOnly turns on River's test mode.
 	TestOnly bool
@@ -91,9 +92,9 @@ type Config struct {
 // per tenant; each is one statement in its tenant's schema, about 3 ms),
 // and River's default cooldown of 100 ms capped its two workers at 20 jobs
 // a second: an hourly fan-out over 10,000 tenants took eight minutes, and
-// past 72,000 tenants it would never catch up. At 10 ms the queue keeps its
-// two workers busy (up to 200 jobs a second per process), and its idle
-// polling (FetchPollInterval) is unchanged.
+// past 72,000 tenants it would never catch up. At 10 ms the cap is 200 jobs
+// a second per process (165 measured, BenchmarkMaintenanceFanOut), and the
+// queue's idle polling (FetchPollInterval) is unchanged.
 const maintenanceFetchCooldown = 10 * time.Millisecond
 
 // defaultMaxAttempts is the attempts of a job whose kind sets none: with

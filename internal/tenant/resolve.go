@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -256,15 +257,21 @@ func (s *Service) resolutionKeys(t *Tenant) []string {
 // again within a second. The service does it for each change it makes;
 // this is for operators' tools whose database was changed or swapped
 // behind the service's back (a restored backup, the benchmark harness
-// switching between databases that share one Redis).
-func (s *Service) ForgetCached(ctx context.Context, ts ...*Tenant) {
+// switching between databases that share one Redis). An error means the
+// cache may still hold them.
+func (s *Service) ForgetCached(ctx context.Context, ts ...*Tenant) error {
 	keys := make([]string, 0, 2*len(ts))
 	for _, t := range ts {
 		keys = append(keys, s.resolutionKeys(t)...)
 	}
-	if len(keys) > 0 {
-		s.forget(ctx, keys)
+	if len(keys) == 0 {
+		return nil
 	}
+	if err := s.cache.Delete(ctx, keys...); err != nil {
+		return fmt.Errorf("forget cached tenant resolutions: %w", err)
+	}
+	s.forgetAgain(ctx, keys)
+	return nil
 }
 
 // forget deletes cached resolutions now and once more shortly after: a
@@ -276,6 +283,11 @@ func (s *Service) forget(ctx context.Context, keys []string) {
 	if err := s.cache.Delete(ctx, keys...); err != nil {
 		s.logger.WarnContext(ctx, "tenant_cache_invalidate_failed", slog.Any("error", err))
 	}
+	s.forgetAgain(ctx, keys)
+}
+
+// forgetAgain is forget's second, delayed delete (see WaitForgotten).
+func (s *Service) forgetAgain(ctx context.Context, keys []string) {
 	bg := context.WithoutCancel(ctx)
 	s.forgetting.Add(1)
 	time.AfterFunc(300*time.Millisecond, func() {

@@ -311,6 +311,18 @@ func (rs *ttReplicas) requireEventually(t *testing.T, host string, want *tenant.
 
 // warm resolves host on every replica, filling their caches, and requires
 // the answer.
+// requireHeaderEventually requires every replica to resolve the X-Tenant
+// header slug (on the base domain) to want within a second.
+func (rs *ttReplicas) requireHeaderEventually(t *testing.T, slug string, want *tenant.Tenant) {
+	t.Helper()
+	for i, r := range rs.replicas {
+		require.Eventually(t, func() bool {
+			got, err := r.Resolve(context.Background(), rs.env.Base, slug)
+			return err == nil && got != nil && got.ID == want.ID
+		}, time.Second, 20*time.Millisecond, "replica %d: X-Tenant %s should answer %s within a second", i, slug, want.ID)
+	}
+}
+
 func (rs *ttReplicas) warm(t *testing.T, host string, want *tenant.Tenant, code apperr.Code) {
 	t.Helper()
 	for range 2 {
@@ -359,9 +371,11 @@ func TestResolverReplicasSeeChangesWithinASecond(t *testing.T) {
 			require.NoError(t, rs.env.Cache.Set(t.Context(), key, b, time.Minute))
 		}
 		rs.requireEventually(t, host, &other, "")
+		rs.requireHeaderEventually(t, rs.acme.Slug, &other)
 
-		rs.env.Svc.ForgetCached(t.Context(), rs.acme)
+		require.NoError(t, rs.env.Svc.ForgetCached(t.Context(), rs.acme))
 		rs.requireEventually(t, host, rs.acme, "")
+		rs.requireHeaderEventually(t, rs.acme.Slug, rs.acme)
 	})
 
 	t.Run("SuspendSeenThroughTheHeader", func(t *testing.T) {
