@@ -130,9 +130,12 @@ type Config struct {
 	// ViewerCacheTTL (VIEWER_CACHE_TTL): how long an authenticated viewer
 	// (membership, roles, session) may be reused between requests; changes
 	// invalidate it at once through PostgreSQL notifications, so this only
-	// bounds memory. 0 reads the viewer on every request. Default 30s;
-	// off with DATABASE_POOLER=pgbouncer-transaction unless
-	// DATABASE_LISTEN_URL gives a session to LISTEN on.
+	// bounds memory and is a last line of defence. 0 reads the viewer on
+	// every request. Default 5m: at 30s, a server with thousands of active
+	// tenants reloaded a hundred viewers a second, each a statement in a
+	// schema its connection had not prepared (docs/performance.md, 10 vs
+	// 10,000 tenants). Off with DATABASE_POOLER=pgbouncer-transaction
+	// unless DATABASE_LISTEN_URL gives a session to LISTEN on.
 	ViewerCacheTTL time.Duration
 	// MaxBodyBytes (HTTP_MAX_BODY_BYTES): request body limit. Default 1 MiB.
 	MaxBodyBytes int64
@@ -272,7 +275,7 @@ var Vars = []Var{
 	{"PPROF_ADDR", "", "serve Go's profiler on this loopback address (e.g. 127.0.0.1:6060); unset serves none"},
 	{"GC_HEAP_TARGET_MIB", "24", "heap size in MiB the garbage collector may fill while the live heap is small (ignored when GOGC is set)"},
 	{"HTTP_WRITE_TIMEOUT", "30s", "longest time a response may take"},
-	{"VIEWER_CACHE_TTL", "30s", "reuse an authenticated viewer between requests for at most this long (invalidated at once on change; 0 disables; off behind pgbouncer-transaction without DATABASE_LISTEN_URL)"},
+	{"VIEWER_CACHE_TTL", "5m", "reuse an authenticated viewer between requests for at most this long (invalidated at once on change; 0 disables; off behind pgbouncer-transaction without DATABASE_LISTEN_URL)"},
 	{"SHUTDOWN_TIMEOUT", "25s", "grace period for in-flight requests and jobs on SIGTERM"},
 	{"BASE_DOMAIN", "localhost", "tenants are served at <slug>.<BASE_DOMAIN>"},
 	{"ALLOW_TENANT_HEADER", "true", "honour the X-Tenant header"},
@@ -373,7 +376,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.QueueTimeout = r.duration("HTTP_QUEUE_TIMEOUT", 5*time.Second, 10*time.Millisecond, 10*time.Minute)
 	c.WriteTimeout = r.duration("HTTP_WRITE_TIMEOUT", 30*time.Second, time.Second, time.Hour)
 	c.ShutdownTimeout = r.duration("SHUTDOWN_TIMEOUT", 25*time.Second, 0, 10*time.Minute)
-	c.ViewerCacheTTL = r.duration("VIEWER_CACHE_TTL", 30*time.Second, 0, 10*time.Minute)
+	c.ViewerCacheTTL = r.duration("VIEWER_CACHE_TTL", 5*time.Minute, 0, 10*time.Minute)
 
 	c.BaseDomain = strings.TrimSuffix(strings.ToLower(r.str("BASE_DOMAIN", "localhost")), ".")
 	if !validHostname(c.BaseDomain) {

@@ -91,7 +91,7 @@ type stamp struct {
 
 // Config configures a Cache.
 type Config struct {
-	// TTL bounds an entry's life. Default 30s.
+	// TTL bounds an entry's life. Default 5 minutes.
 	TTL time.Duration
 	// MaxEntries bounds the cache; when full, it is emptied. Default 10,000.
 	MaxEntries int
@@ -105,7 +105,7 @@ type Config struct {
 // New returns an empty cache, not live until SetLive(true).
 func New(cfg Config) *Cache {
 	if cfg.TTL <= 0 {
-		cfg.TTL = 30 * time.Second
+		cfg.TTL = 5 * time.Minute
 	}
 	if cfg.MaxEntries <= 0 {
 		cfg.MaxEntries = 10_000
@@ -186,8 +186,8 @@ func (c *Cache) Put(k Key, t Token, v *tenancy.Viewer) {
 	if !c.validLocked(k, e) {
 		return // invalidated while it was read
 	}
-	if len(c.entries) >= c.max {
-		clear(c.entries)
+	if _, refresh := c.entries[k]; !refresh && len(c.entries) >= c.max {
+		clear(c.entries) // full: a new key empties it (a refreshed one replaces its entry)
 	}
 	c.entries[k] = e
 }

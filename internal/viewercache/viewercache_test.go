@@ -160,6 +160,26 @@ func TestEntriesExpireAndTheCacheIsBounded(t *testing.T) {
 	}
 }
 
+func TestRefreshingAnEntryOfAFullCacheKeepsTheOthers(t *testing.T) {
+	t.Parallel()
+	c, clock := newLive(t, Config{TTL: time.Second, MaxEntries: 3})
+	keys := make([]Key, 3)
+	for i := range keys {
+		keys[i] = Key{Schema: "tenant_acme", User: uuid.New(), Session: uuid.New()}
+		c.Put(keys[i], c.Begin(), viewer(keys[i].User))
+	}
+	clock.Advance(500 * time.Millisecond)
+	c.Put(keys[0], c.Begin(), viewer(keys[0].User)) // reloaded, as after it expired
+	require.Equal(t, 3, c.Len())
+	for _, k := range keys {
+		_, ok := c.Get(k)
+		require.True(t, ok, "a refresh of one entry of a full cache must not empty it")
+	}
+	extra := Key{Schema: "tenant_acme", User: uuid.New(), Session: uuid.New()}
+	c.Put(extra, c.Begin(), viewer(extra.User))
+	require.Equal(t, 1, c.Len(), "a new key of a full cache empties it")
+}
+
 func TestOldInvalidationStampsArePrunedWithoutReviving(t *testing.T) {
 	t.Parallel()
 	c, clock := newLive(t, Config{TTL: time.Second})
