@@ -309,8 +309,6 @@ func (rs *ttReplicas) requireEventually(t *testing.T, host string, want *tenant.
 	}
 }
 
-// warm resolves host on every replica, filling their caches, and requires
-// the answer.
 // requireHeaderEventually requires every replica to resolve the X-Tenant
 // header slug (on the base domain) to want within a second.
 func (rs *ttReplicas) requireHeaderEventually(t *testing.T, slug string, want *tenant.Tenant) {
@@ -323,6 +321,8 @@ func (rs *ttReplicas) requireHeaderEventually(t *testing.T, slug string, want *t
 	}
 }
 
+// warm resolves host on every replica, filling their caches, and requires
+// the answer.
 func (rs *ttReplicas) warm(t *testing.T, host string, want *tenant.Tenant, code apperr.Code) {
 	t.Helper()
 	for range 2 {

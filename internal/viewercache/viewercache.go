@@ -93,7 +93,8 @@ type stamp struct {
 type Config struct {
 	// TTL bounds an entry's life. Default 5 minutes.
 	TTL time.Duration
-	// MaxEntries bounds the cache; when full, it is emptied. Default 10,000.
+	// MaxEntries bounds the cache; when full, a new key empties it (a
+	// refreshed one replaces its entry). Default 10,000.
 	MaxEntries int
 	// Now is the clock (tests). Default time.Now.
 	Now func() time.Time
